@@ -1,0 +1,2 @@
+## config/local.mk - the default configuration, installed to SYSCONFDIR/cursus
+

@@ -1,0 +1,129 @@
+/*
+ * conf.c - cursus.conf schema and accessors
+ */
+#include "build-config.h"
+#include "conf.h"
+#include "keyword.h"
+
+#include <string.h>
+
+#define K(g, k, t, def, help) {g, k, CURSUS_VALUE_##t, def, help}
+
+const conf_key conf_core_keys[] = {
+    K("paths", "state_dir", PATH, CURSUS_STATE_DIR, "top of the server's data"),
+    K("paths", "queue_dir", PATH, NULL, "channel queues (default STATE/queue)"),
+    K("paths", "store_dir", PATH, NULL, "message store (default STATE/store)"),
+    K("paths", "log_dir", PATH, NULL, "log files (default STATE/log)"),
+    K("paths", "run_dir", PATH, NULL, "pid files and sockets (default STATE/run)"),
+    K("paths", "module_path", STRING, CURSUS_MODULE_DIR,
+      "colon-separated module directories (CURSUS_MODULE_PATH overrides)"),
+
+    K("server", "hostname", HOST, NULL, "this server's name (default: the system's)"),
+    K("server", "user", STRING, CURSUS_SERVER_USER,
+      "user the daemons run as when started as root"),
+    K("server", "postmaster", STRING, NULL, "address of the postmaster"),
+
+    K("log", "level", STRING, "info", "debug, info, notice, warning or error"),
+    K("log", "file", PATH, "cursus.log", "server log file in log_dir (\"\" for none)"),
+    K("log", "syslog", BOOLEAN, "no", "also log to syslog (facility mail)"),
+    K("log", "mail_log", PATH, "mail.log", "message log file in log_dir"),
+
+    K("watcher", "restart_delay_max", DURATION, "60",
+      "longest wait before restarting a process that keeps dying"),
+    K("watcher", "stop_timeout", DURATION, "10",
+      "how long to wait for processes to stop before killing them"),
+
+    K("tls", "certificate", PATH, NULL, "PEM certificate chain for TLS services"),
+    K("tls", "key", PATH, NULL, "PEM private key for TLS services"),
+    K("tls", "priority", STRING, "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1",
+      "GnuTLS priority string"),
+    K("tls", "ca", PATH, NULL, "PEM CA bundle to verify peers"),
+
+    K("directory", "module", STRING, "dir_ldif", "directory module"),
+    K("store", "module", STRING, "store_cursus", "message store module"),
+    {NULL, NULL, 0, NULL, NULL},
+};
+
+static const conf_key *find_key(const char *group, const char *key) {
+  for (const conf_key *k = conf_core_keys; k->group != NULL; k++)
+    if (g_ascii_strcasecmp(k->group, group) == 0 &&
+        (key == NULL || g_ascii_strcasecmp(k->key, key) == 0))
+      return k;
+  return NULL;
+}
+
+void conf_check_core(const optfile *of, diag *d) {
+  for (guint i = 0; i < of->sections->len; i++) {
+    const opt_section *s = of->sections->pdata[i];
+    if (s->kind != NULL && g_ascii_strcasecmp(s->kind, "module") == 0) {
+      if (s->name == NULL)
+        diag_error(d, s->file, s->line, "[module] needs a module name: [module NAME]");
+      continue;
+    }
+    if (s->kind == NULL) {
+      for (guint j = 0; j < s->entries->len; j++) {
+        const opt_entry *e = s->entries->pdata[j];
+        diag_error(d, e->file, e->line,
+                   "option '%s' outside of any [group]", e->key);
+      }
+      continue;
+    }
+    if (s->name != NULL || find_key(s->kind, NULL) == NULL) {
+      diag_error(d, s->file, s->line, "unknown group [%s%s%s]", s->kind,
+                 s->name ? " " : "", s->name ? s->name : "");
+      continue;
+    }
+    for (guint j = 0; j < s->entries->len; j++) {
+      const opt_entry *e = s->entries->pdata[j];
+      const conf_key *k = find_key(s->kind, e->key);
+      const char *why;
+      if (k == NULL)
+        diag_error(d, e->file, e->line, "unknown option '%s' in [%s]", e->key,
+                   s->kind);
+      else if (!(k->type == CURSUS_VALUE_PATH && *e->value == '\0') &&
+               !keyword_check_value(k->type, e->value, &why))
+        diag_error(d, e->file, e->line, "[%s] %s expects %s, not \"%s\"",
+                   s->kind, e->key, why, e->value);
+    }
+  }
+}
+
+const char *conf_get(const optfile *of, const char *group, const char *key) {
+  if (of != NULL)
+    for (guint i = of->sections->len; i > 0; i--) {
+      const opt_section *s = of->sections->pdata[i - 1];
+      if (s->kind == NULL || s->name != NULL ||
+          g_ascii_strcasecmp(s->kind, group) != 0)
+        continue;
+      const opt_entry *e = optfile_get(s, key);
+      if (e != NULL)
+        return e->value;
+    }
+  const conf_key *k = find_key(group, key);
+  return k != NULL ? k->default_value : NULL;
+}
+
+long long conf_get_int(const optfile *of, const char *group, const char *key,
+                       long long def) {
+  const char *v = conf_get(of, group, key);
+  long long n;
+  const conf_key *k = find_key(group, key);
+  if (v == NULL)
+    return def;
+  if (k != NULL && k->type == CURSUS_VALUE_DURATION)
+    return opt_parse_duration(v, &n) ? n : def;
+  if (k != NULL && k->type == CURSUS_VALUE_SIZE)
+    return opt_parse_size(v, &n) ? n : def;
+  return opt_parse_int(v, &n) ? n : def;
+}
+
+bool conf_get_bool(const optfile *of, const char *group, const char *key,
+                   bool def) {
+  const char *v = conf_get(of, group, key);
+  bool b;
+  return v != NULL && opt_parse_bool(v, &b) ? b : def;
+}
+
+opt_section *conf_module_section(const optfile *of, const char *name) {
+  return of != NULL ? optfile_section(of, "module", name) : NULL;
+}

@@ -1,0 +1,33 @@
+/*
+ * handoff.h - the messages between the dispatcher and its workers
+ *
+ * Over a SOCK_SEQPACKET pair.  Dispatcher to worker: CONN (with the
+ * socket as SCM_RIGHTS) and RETIRE.  Worker to dispatcher: CLOSED.
+ */
+#ifndef CURSUS_HANDOFF_H
+#define CURSUS_HANDOFF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum handoff_type {
+  HANDOFF_CONN = 1,   /* a connection, with its fd */
+  HANDOFF_CLOSED = 2, /* the connection with this id has ended */
+  HANDOFF_RETIRE = 3, /* finish your sessions, take no more, then exit */
+};
+
+typedef struct handoff_msg {
+  uint32_t type;
+  uint8_t implicit_tls;
+  uint8_t unix_socket;
+  uint16_t reserved;
+  uint64_t id;
+} handoff_msg;
+
+/* handoff_send_fd - send MSG with FD attached */
+bool handoff_send_fd(int sock, const handoff_msg *msg, int fd);
+/* handoff_recv - receive one message; *fd_r is the attached fd or -1.
+ * Returns 1, 0 on EOF, -1 on error (errno; EAGAIN when nothing waits). */
+int handoff_recv(int sock, handoff_msg *msg, int *fd_r);
+
+#endif

@@ -1,0 +1,2 @@
+## docs/local.mk - documentation
+

@@ -1,0 +1,2 @@
+## modules/local.mk - every module's fragment
+

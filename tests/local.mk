@@ -1,0 +1,65 @@
+## tests/local.mk - unit tests (Check), test modules and integration tests (pytest)
+
+# modules used by the tests; built as real .so files, never installed
+TEST_MOD_LDFLAGS = $(CURSUS_MOD_LDFLAGS_ALL) -rpath /nowhere
+
+check_LTLIBRARIES += tests/modules/test_echo.la
+tests_modules_test_echo_la_SOURCES = tests/modules/test_echo.c
+tests_modules_test_echo_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_echo_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/test_channel.la
+tests_modules_test_channel_la_SOURCES = tests/modules/test_channel.c
+tests_modules_test_channel_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_channel_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/bad_major.la
+tests_modules_bad_bad_major_la_SOURCES = tests/modules/bad/bad_major.c
+tests_modules_bad_bad_major_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_major_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/bad_minor.la
+tests_modules_bad_bad_minor_la_SOURCES = tests/modules/bad/bad_minor.c
+tests_modules_bad_bad_minor_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_minor_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/bad_nodesc.la
+tests_modules_bad_bad_nodesc_la_SOURCES = tests/modules/bad/bad_nodesc.c
+tests_modules_bad_bad_nodesc_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_nodesc_la_LDFLAGS = $(CURSUS_LDFLAGS) -module -avoid-version -no-undefined -shared -rpath /nowhere
+
+check_LTLIBRARIES += tests/modules/bad/bad_truncated.la
+tests_modules_bad_bad_truncated_la_SOURCES = tests/modules/bad/bad_truncated.c
+tests_modules_bad_bad_truncated_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_truncated_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/bad_kind.la
+tests_modules_bad_bad_kind_la_SOURCES = tests/modules/bad/bad_kind.c
+tests_modules_bad_bad_kind_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_kind_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/bad_magic.la
+tests_modules_bad_bad_magic_la_SOURCES = tests/modules/bad/bad_magic.c
+tests_modules_bad_bad_magic_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_magic_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/dup_a.la
+tests_modules_bad_dup_a_la_SOURCES = tests/modules/bad/dup_a.c
+tests_modules_bad_dup_a_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_dup_a_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/dup_b.la
+tests_modules_bad_dup_b_la_SOURCES = tests/modules/bad/dup_b.c
+tests_modules_bad_dup_b_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_dup_b_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/bad_requires.la
+tests_modules_bad_bad_requires_la_SOURCES = tests/modules/bad/bad_requires.c
+tests_modules_bad_bad_requires_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_requires_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/bad/bad_init.la
+tests_modules_bad_bad_init_la_SOURCES = tests/modules/bad/bad_init.c
+tests_modules_bad_bad_init_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_bad_bad_init_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
