@@ -8,6 +8,7 @@ libcursus_core_la_SOURCES = \
 	core/util/diag.c core/util/diag.h \
 	core/util/fsutil.c core/util/fsutil.h \
 	core/util/proc.c core/util/proc.h \
+	core/config/bundle.c core/config/bundle.h \
 	core/config/srcfile.c core/config/srcfile.h \
 	core/config/optfile.c core/config/optfile.h \
 	core/config/keyword.c core/config/keyword.h \
@@ -18,7 +19,8 @@ libcursus_core_la_SOURCES = \
 	core/config/jobccnf.c core/config/jobccnf.h \
 	core/config/config.c core/config/config.h \
 	core/module/loader.c core/module/loader.h \
-	core/module/host.c core/module/host.h
+	core/module/host.c core/module/host.h \
+	core/mta/expand.c core/mta/expand.h
 libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined

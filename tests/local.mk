@@ -63,3 +63,6 @@ tests_modules_bad_bad_init_la_SOURCES = tests/modules/bad/bad_init.c
 tests_modules_bad_bad_init_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
 tests_modules_bad_bad_init_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
 
+# integration tests: real daemons on loopback, driven by pytest
+TESTS += tests/run-pytest.sh
+EXTRA_DIST += tests/run-pytest.sh tests/integration

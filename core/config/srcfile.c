@@ -4,6 +4,7 @@
 #include "build-config.h"
 #include "srcfile.h"
 #include "util/fsutil.h"
+#include "bundle.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -81,13 +82,13 @@ static bool read_one(srcfile *sf, const char *path, const char *base_dir,
   GError *error = NULL;
   const char *file = g_string_chunk_insert_const(sf->names, path);
 
-  if (!g_file_get_contents(path, &contents, &len, &error)) {
+  if (!bundle_get_contents(path, &contents, &len, &error)) {
     diag_error(d, from_file, from_line, "cannot read %s: %s", path,
                error->message);
     g_error_free(error);
     return false;
   }
-  if (!fs_check_trusted(path, false, &trust_error)) {
+  if (!bundle_active() && !fs_check_trusted(path, false, &trust_error)) {
     diag_error(d, file, 0, "refusing to read: %s", trust_error);
     g_free(trust_error);
     g_free(contents);
@@ -98,7 +99,8 @@ static bool read_one(srcfile *sf, const char *path, const char *base_dir,
     g_free(contents);
     return false;
   }
-  g_ptr_array_add(stack, realpath(path, NULL));
+  char *real = realpath(path, NULL);
+  g_ptr_array_add(stack, real != NULL ? real : strdup(path));
 
   GString *logical = g_string_new(NULL);
   unsigned lineno = 0, start = 0;

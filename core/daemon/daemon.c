@@ -3,6 +3,7 @@
  */
 #include "build-config.h"
 #include "daemon.h"
+#include "config/bundle.h"
 #include "module/host.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -87,8 +88,36 @@ static void on_chld(int signo, void *data) {
     d->on_child(d);
 }
 
+/* config_source - where this process reads its configuration from: the
+ * watcher reads the files (recording them); everyone else the bundle the
+ * watcher saved */
+static void config_source(daemon_ctx *d) {
+  const char *bundle = g_getenv(BUNDLE_ENV);
+  char *error = NULL;
+  if (d->process == CURSUS_PROC_WATCHER) {
+    bundle_record();
+  } else if (bundle != NULL && *bundle != '\0' &&
+             !bundle_load(bundle, &error)) {
+    log_fatal("%s", error);
+  }
+}
+
+/* save_bundle - the watcher freezes an accepted configuration */
+static void save_bundle(daemon_ctx *d) {
+  char *error = NULL;
+  if (d->process != CURSUS_PROC_WATCHER)
+    return;
+  char *path = g_build_filename(d->cfg->run_dir, "config.bundle", NULL);
+  if (!fs_mkdir_p(d->cfg->run_dir, 0750, &error) ||
+      !bundle_save(path, &error))
+    log_fatal("%s", error);
+  g_setenv(BUNDLE_ENV, path, TRUE);
+  g_free(path);
+}
+
 void daemon_refresh(daemon_ctx *d) {
   diag *dg = diag_new();
+  config_source(d);
   config *cfg = config_load(d->config_dir, d->process, &d->mods, dg);
   log_reopen();
   if (cfg == NULL || diag_has_errors(dg)) {
@@ -105,6 +134,7 @@ void daemon_refresh(daemon_ctx *d) {
   config_set_current(cfg);
   config_unref(&d->cfg);
   d->cfg = cfg;
+  save_bundle(d);
   char *error = NULL;
   if (!daemon_open_log(cfg, d->name, d->log_stderr, &error)) {
     log_error("%s", error);
@@ -122,6 +152,7 @@ void daemon_start(daemon_ctx *d) {
   log_init(d->name);
   proc_set_name(d->name);
   signal(SIGPIPE, SIG_IGN);
+  config_source(d);
   d->cfg = config_load(d->config_dir, d->process, &d->mods, dg);
   if (d->mods != NULL)
     d->mods->process = d->process;
@@ -135,6 +166,7 @@ void daemon_start(daemon_ctx *d) {
   config_set_current(d->cfg);
   if (!daemon_open_log(d->cfg, d->name, d->log_stderr, &error))
     log_fatal("%s", error);
+  save_bundle(d);
   if (!fs_mkdir_p(d->cfg->run_dir, 0750, &error))
     log_fatal("%s", error);
   if (!d->no_pidfile) {

@@ -223,8 +223,8 @@ static void start_failed(watcher *w, const char *why) {
   if (w->notify_fd >= 0) {
     /* the starting terminal still has our stderr */
     if (!w->d->log_stderr)
-      fprintf(stderr, "cursus: start failed: %s (see %s)\n", why,
-              w->d->cfg->log_dir);
+      dprintf(proc_startup_stderr(), "cursus: start failed: %s (see %s)\n",
+              why, w->d->cfg->log_dir);
     proc_notify_parent(w->notify_fd, 1);
     w->notify_fd = -1;
   }

@@ -25,6 +25,7 @@ static char *log_path;
 static cursus_log_level log_level = CURSUS_LOG_INFO;
 static _Thread_local char *log_context;
 static GMutex log_lock;
+static int log_stderr_fd = STDERR_FILENO;
 
 static const char *const level_names[] = {
     "debug", "info", "notice", "warning", "error", "critical", "panic",
@@ -61,6 +62,9 @@ bool log_open(unsigned targets, const char *path, const char **error_r) {
   g_mutex_unlock(&log_lock);
   return true;
 }
+
+/* log_set_stderr_fd - where LOG_TARGET_STDERR writes */
+void log_set_stderr_fd(int fd) { log_stderr_fd = fd; }
 
 /* log_reopen - reopen the file after rotation */
 void log_reopen(void) {
@@ -166,7 +170,7 @@ void log_msgv(cursus_log_level level, const char *prefix, const char *fmt,
     line[len - 1] = '\n';
   }
   if (log_targets & LOG_TARGET_STDERR)
-    write_all(STDERR_FILENO, line, (size_t)len);
+    write_all(log_stderr_fd, line, (size_t)len);
   if ((log_targets & LOG_TARGET_FILE) && log_fd >= 0)
     write_all(log_fd, line, (size_t)len);
   if (log_targets & LOG_TARGET_SYSLOG)

@@ -27,6 +27,8 @@ void log_init(const char *process_name);
  * LOG_TARGET_FILE.  Returns false with *error_r when the file cannot be
  * opened. */
 bool log_open(unsigned targets, const char *path, const char **error_r);
+/* log_set_stderr_fd - where LOG_TARGET_STDERR lines go (default 2) */
+void log_set_stderr_fd(int fd);
 /* log_reopen - reopen the log file (after rotation) */
 void log_reopen(void);
 /* log_set_level - drop lines below LEVEL */

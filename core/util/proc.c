@@ -4,6 +4,7 @@
 #include "build-config.h"
 #include "proc.h"
 #include "fsutil.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib.h>
+
+static int proc_start_stderr = -1;
 
 const char *proc_self_exe(void) {
   static char path[PATH_MAX];
@@ -105,13 +108,20 @@ bool proc_daemonize(int *notify_fd_r, char **error_r) {
   }
   close(pipefd[0]);
   setsid();
+  /* keep the starting terminal's stderr for start-up messages only: no
+   * child may inherit it (the starter waits for it to close) */
+  int saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
   int null = open("/dev/null", O_RDWR);
   if (null >= 0) {
     dup2(null, STDIN_FILENO);
     dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
     if (null > STDERR_FILENO)
       close(null);
   }
+  if (saved >= 0)
+    log_set_stderr_fd(saved);
+  proc_start_stderr = saved;
   *notify_fd_r = pipefd[1];
   return true;
 }
@@ -123,12 +133,16 @@ void proc_notify_parent(int notify_fd, int status) {
   ssize_t n = write(notify_fd, &c, 1);
   (void)n;
   close(notify_fd);
-  /* stderr was kept for start-up messages; the log takes over now */
-  int null = open("/dev/null", O_RDWR);
-  if (null >= 0) {
-    dup2(null, STDERR_FILENO);
-    close(null);
+  /* the starting terminal's stderr was kept for start-up messages */
+  if (proc_start_stderr >= 0) {
+    log_set_stderr_fd(STDERR_FILENO);
+    close(proc_start_stderr);
+    proc_start_stderr = -1;
   }
+}
+
+int proc_startup_stderr(void) {
+  return proc_start_stderr >= 0 ? proc_start_stderr : STDERR_FILENO;
 }
 
 bool proc_user_ids(const char *user, uid_t *uid_r, gid_t *gid_r) {

@@ -24,6 +24,9 @@ bool proc_daemonize(int *notify_fd_r, char **error_r);
 /* proc_notify_parent - tell the process that ran `cursus start` how start-
  * up went (0 = ready), once */
 void proc_notify_parent(int notify_fd, int status);
+/* proc_startup_stderr - the starting terminal's stderr while start-up
+ * lasts (after proc_daemonize), else 2 */
+int proc_startup_stderr(void);
 /* proc_drop_privileges - when root, become USER (and its group); a no-op
  * when USER is "root" or we are not root */
 bool proc_drop_privileges(const char *user, char **error_r);

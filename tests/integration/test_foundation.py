@@ -1,0 +1,204 @@
+"""The foundation: start/stop/status/refresh, supervision, the dispatcher's
+hand-off to workers, the connection layer, config check and module listing.
+
+Uses the test_echo protocol module (tests/modules/test_echo.c)."""
+import os
+import signal
+import socket
+import time
+
+import pytest
+
+from cursus_harness import run_cursus, wait_port
+
+
+def echo_server(cursus, **kw):
+    services = kw.pop("services", {"ECHO": {"PROTOCOL": "echo",
+                                           "CHANNEL": "tcp_local"}})
+    return cursus(services=services, **kw)
+
+
+class Client:
+    def __init__(self, port, timeout=5):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.sock.makefile("rb")
+
+    def line(self):
+        return self.f.readline().decode()
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+
+def test_start_status_stop(cursus):
+    srv = echo_server(cursus)
+    srv.start()
+    st = srv.cursus("status")
+    assert st.returncode == 0, st.stdout
+    for name in ("watcher", "dispatcher", "job-controller", "stored"):
+        assert name in st.stdout and "running (pid" in st.stdout
+    c = Client(srv.port("ECHO"))
+    assert c.line() == "+OK echo ECHO ready\r\n"
+    c.send("hello world\r\n")
+    assert c.line() == "echo: hello world\r\n"
+    c.close()
+    assert "stopped" in srv.stop().stdout
+    st = srv.cursus("status")
+    assert st.returncode == 3
+    assert "not running" in st.stdout
+
+
+def test_second_start_refused(cursus):
+    srv = echo_server(cursus)
+    srv.start()
+    p = srv.cursus("start")
+    assert p.returncode == 1
+    assert "already running" in p.stderr
+
+
+@pytest.mark.parametrize("victim", ["dispatcher", "job-controller", "stored"])
+def test_killed_process_is_restarted(cursus, victim):
+    srv = echo_server(cursus)
+    srv.start()
+    old = srv.pid(victim)
+    os.kill(old, signal.SIGKILL)
+    assert srv.wait_until(lambda: srv.pid(victim) not in (None, old), timeout=10)
+    assert srv.wait_for_log("%s (pid %d) was killed by signal 9" % (victim, old))
+    if victim == "dispatcher":
+        assert wait_port(srv.port("ECHO"))
+        c = Client(srv.port("ECHO"))
+        assert c.line().startswith("+OK echo")
+        c.close()
+    assert srv.cursus("status").returncode == 0
+
+
+def test_crashing_worker_spares_other_sessions(cursus):
+    srv = echo_server(cursus)
+    srv.start()
+    a = Client(srv.port("ECHO"))
+    assert a.line().startswith("+OK")
+    b = Client(srv.port("ECHO"))
+    assert b.line().startswith("+OK")
+    # both sessions are in the same worker; a crash there ends both, but the
+    # dispatcher replaces the worker and new sessions work
+    a.send("CRASH\r\n")
+    assert srv.wait_for_log("killed by signal 6")
+    c = Client(srv.port("ECHO"))
+    assert c.line().startswith("+OK echo")
+    c.send("after crash\r\n")
+    assert c.line() == "echo: after crash\r\n"
+    assert srv.cursus("status").returncode == 0
+
+
+def test_pipelined_lines_limits_and_bytes(cursus):
+    srv = echo_server(cursus)
+    srv.start()
+    c = Client(srv.port("ECHO"))
+    c.line()
+    c.send("one\r\ntwo\nINFO\r\n" + "x" * 5000 + "\r\nthree\r\nBYTES 7\r\n1234567SLEEP 100\r\nlast\r\n")
+    assert c.line() == "echo: one\r\n"
+    assert c.line() == "echo: two\r\n"
+    info = c.line()
+    assert "service=ECHO" in info and "remote=127.0.0.1" in info
+    assert "channel=tcp_local" in info and "host=mail.test.example" in info
+    assert c.line() == "-ERR line too long\r\n"
+    assert c.line() == "echo: three\r\n"
+    assert c.line() == "+OK 7 bytes\r\n"
+    assert c.line() == "+OK awake\r\n"
+    assert c.line() == "echo: last\r\n"
+
+
+def test_idle_timeout(cursus):
+    srv = echo_server(cursus, conf_extra="[module test_echo]\ntimeout = 1\n")
+    srv.start()
+    c = Client(srv.port("ECHO"))
+    c.line()
+    t0 = time.time()
+    assert c.line() == "-ERR timeout\r\n"
+    assert 0.5 < time.time() - t0 < 5
+    assert c.line() == ""
+
+
+def test_per_ip_limit_gets_busy_reply(cursus):
+    srv = echo_server(cursus, dispatcher_global="MAX_CONNS_PER_IP=2")
+    srv.start()
+    a, b = Client(srv.port("ECHO")), Client(srv.port("ECHO"))
+    assert a.line().startswith("+OK") and b.line().startswith("+OK")
+    c = Client(srv.port("ECHO"))
+    assert c.line() == "-ERR busy\r\n"
+    assert c.line() == ""
+    assert srv.wait_for_log("too many connections from this address")
+    a.send("QUIT\r\n")
+    assert a.line() == "+OK bye\r\n"
+    # the slot is free again once the dispatcher hears of the close
+    assert srv.wait_until(lambda: _greets(srv.port("ECHO")), timeout=5)
+
+
+def _greets(port):
+    c = Client(port)
+    try:
+        return c.line().startswith("+OK echo")
+    finally:
+        c.close()
+
+
+def test_blocked_network(cursus):
+    srv = echo_server(cursus, dispatcher_global="BLOCK=127.0.0.0/8")
+    srv.start()
+    c = Client(srv.port("ECHO"))
+    assert c.line() == "-ERR busy\r\n"
+    assert srv.wait_for_log("address blocked")
+
+
+def test_refresh_keeps_old_config_on_errors(cursus):
+    srv = echo_server(cursus)
+    srv.start()
+    srv.write("imta.cnf", ". $U@tcp_local-daemon\n\ntcp_local nosuchkeyword\ntcp-daemon\n")
+    p = srv.cursus("refresh")
+    assert p.returncode == 1
+    assert "imta.cnf:3: channel tcp_local: unknown keyword 'nosuchkeyword'" in p.stderr
+    # signal the watcher directly: it must check and refuse as well
+    os.kill(srv.pid("watcher"), signal.SIGHUP)
+    assert srv.wait_for_log("refresh refused")
+    c = Client(srv.port("ECHO"))
+    assert c.line().startswith("+OK echo")
+    assert srv.cursus("status").returncode == 0
+
+
+def test_refresh_applies_good_config(cursus):
+    srv = echo_server(cursus)
+    srv.start()
+    p = srv.cursus("refresh")
+    assert p.returncode == 0, p.stderr
+    assert srv.wait_for_log("dispatcher: configuration reloaded")
+    assert srv.wait_for_log("retiring worker")
+    c = Client(srv.port("ECHO"))
+    assert c.line().startswith("+OK echo")
+
+
+def test_start_fails_clearly_when_port_taken(cursus):
+    blocker = socket.socket()
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen(1)
+    port = blocker.getsockname()[1]
+    srv = echo_server(cursus, services={"ECHO": {"PROTOCOL": "echo", "PORT": str(port)}})
+    p = srv.start(expect_ok=False)
+    assert p.returncode != 0
+    assert "dispatcher" in p.stderr and "during start-up" in p.stderr
+    assert "cannot listen on 127.0.0.1 port %d" % port in srv.log()
+    assert srv.cursus("status").returncode == 3
+    blocker.close()
+
+
+def test_start_refuses_broken_config(cursus):
+    srv = echo_server(cursus)
+    srv.write("dispatcher.cnf", "[SERVICE=ECHO]\nPROTOCOL=nosuch\nPORT=1\nMAX_PROCS=x\n")
+    p = srv.start(expect_ok=False)
+    assert p.returncode == 1
+    assert "dispatcher.cnf:4: option 'MAX_PROCS' expects an integer" in p.stderr
+    assert "dispatcher.cnf:1: service ECHO: no available module serves protocol 'nosuch'" in p.stderr
