@@ -20,9 +20,29 @@ libcursus_core_la_SOURCES = \
 	core/config/config.c core/config/config.h \
 	core/module/loader.c core/module/loader.h \
 	core/module/host.c core/module/host.h \
-	core/mta/expand.c core/mta/expand.h
-libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
-libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(LIBS)
+	core/mta/expand.c core/mta/expand.h \
+	core/dir/dir.c core/dir/dir.h \
+	core/dir/access.c core/dir/access.h \
+	core/dir/address.c core/dir/address.h \
+	core/dir/arstate.c core/dir/arstate.h \
+	core/dir/autoreply.c core/dir/autoreply.h \
+	core/dir/delivery.c core/dir/delivery.h \
+	core/dir/domain.c core/dir/domain.h \
+	core/dir/group.c core/dir/group.h \
+	core/dir/provision.c core/dir/provision.h \
+	core/dir/resolve.c core/dir/resolve.h \
+	core/dir/status.c core/dir/status.h \
+	core/dir/user.c core/dir/user.h \
+	core/dir/values.c core/dir/values.h \
+	core/auth/auth.c core/auth/auth.h \
+	core/auth/passwd.c core/auth/passwd.h \
+	core/auth/sasl.c core/auth/sasl.h \
+	core/auth/service.c core/auth/service.h \
+	core/auth/throttle.c core/auth/throttle.h
+libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(GMIME_CFLAGS) \
+	$(TC_CFLAGS) $(GSASL_CFLAGS) $(IDN2_CFLAGS) $(ARGON2_CFLAGS)
+libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(LIBS) $(GMIME_LIBS) \
+	$(TC_LIBS) $(GSASL_LIBS) $(IDN2_LIBS) $(ARGON2_LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined
 
 sbin_PROGRAMS += cursus
@@ -31,6 +51,7 @@ cursus_SOURCES = \
 	core/main/cmd_config.c \
 	core/main/cmd_modules.c \
 	core/main/cmd_control.c \
+	core/main/cmd_directory.c \
 	core/daemon/daemon.c core/daemon/daemon.h \
 	core/daemon/watcher.c \
 	core/daemon/dispatcher.c \
