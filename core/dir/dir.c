@@ -110,6 +110,36 @@ static void report(const config *cfg, diag *d, const char *group,
   diag_error(d, file, line, "[%s] %s: %s", group, key, error);
 }
 
+/* use_auth_modules - the auth-method modules named by [auth] modules (by
+ * default every one found) are used: processes initialise them */
+static void use_auth_modules(config *cfg, diag *d) {
+  const char *names = conf_get(cfg->conf, "auth", "modules");
+  if (names == NULL || *names == '\0') {
+    for (guint i = 0; i < cfg->mods->modules->len; i++) {
+      module *m = cfg->mods->modules->pdata[i];
+      if (m->desc->kinds & CURSUS_KIND_AUTH)
+        m->used = true;
+    }
+    return;
+  }
+  char **list = g_strsplit_set(names, " ,", -1);
+  for (char **n = list; *n != NULL; n++) {
+    if (**n == '\0')
+      continue;
+    module *m = modreg_find(cfg->mods, *n);
+    if (m == NULL || !(m->desc->kinds & CURSUS_KIND_AUTH)) {
+      char *why = g_strdup_printf("%s is not an available auth-method module "
+                                  "(see `cursus modules`)",
+                                  *n);
+      report(cfg, d, "auth", "modules", why);
+      g_free(why);
+    } else {
+      m->used = true;
+    }
+  }
+  g_strfreev(list);
+}
+
 /* check_settings - the [directory] and [auth] values, for `cursus config
  * check` and every load */
 static void check_settings(config *cfg, diag *d) {
@@ -124,6 +154,7 @@ static void check_settings(config *cfg, diag *d) {
   if (!dopt_check_template(s->mailhost_route, &error))
     report(cfg, d, "directory", "mailhost_route", error);
   g_free(error);
+  use_auth_modules(cfg, d);
   const char *scheme = conf_get(cfg->conf, "auth", "password_scheme");
   if (scheme != NULL && !passwd_scheme_known(scheme))
     report(cfg, d, "auth", "password_scheme",
