@@ -459,19 +459,14 @@ static int ldap_search(void *dir, const char *base_dn, int scope,
 static int ldap_search_url(void *dir, const char *url, size_t max_entries,
                            unsigned flags, cursus_entry_cb *cb, void *data,
                            const char **error_r) {
-  LDAPURLDesc *u = NULL;
-  if (ldap_url_parse(url, &u) != LDAP_URL_SUCCESS) {
-    *error_r = keep(g_strdup_printf("\"%s\" is not an LDAP URL", url));
+  char *base = NULL, *filter = NULL;
+  int scope;
+  if (!direntry_url(url, &base, &scope, &filter, error_r))
     return CURSUS_PERMFAIL;
-  }
-  int scope = u->lud_scope == LDAP_SCOPE_ONELEVEL   ? CURSUS_SCOPE_ONE
-              : u->lud_scope == LDAP_SCOPE_SUBTREE ? CURSUS_SCOPE_SUB
-                                                   : CURSUS_SCOPE_BASE;
-  int rc = ldap_search(dir, u->lud_dn != NULL ? u->lud_dn : "", scope,
-                       u->lud_filter != NULL ? u->lud_filter
-                                             : "(objectClass=*)",
-                       max_entries, flags, cb, data, error_r);
-  ldap_free_urldesc(u);
+  int rc = ldap_search(dir, base, scope, filter, max_entries, flags, cb, data,
+                       error_r);
+  g_free(base);
+  g_free(filter);
   return rc;
 }
 

@@ -302,19 +302,14 @@ static int ldif_search(void *dir, const char *base_dn, int scope,
 static int ldif_search_url(void *dir, const char *url, size_t max_entries,
                            unsigned flags, cursus_entry_cb *cb, void *data,
                            const char **error_r) {
-  LDAPURLDesc *u = NULL;
-  if (ldap_url_parse(url, &u) != LDAP_URL_SUCCESS) {
-    *error_r = err("\"%s\" is not an LDAP URL", url);
+  char *base = NULL, *text = NULL;
+  int scope;
+  if (!direntry_url(url, &base, &scope, &text, error_r))
     return CURSUS_PERMFAIL;
-  }
-  int scope = u->lud_scope == LDAP_SCOPE_ONELEVEL   ? CURSUS_SCOPE_ONE
-              : u->lud_scope == LDAP_SCOPE_SUBTREE ? CURSUS_SCOPE_SUB
-                                                   : CURSUS_SCOPE_BASE;
-  int rc = ldif_search(dir, u->lud_dn != NULL ? u->lud_dn : "", scope,
-                       u->lud_filter != NULL ? u->lud_filter
-                                             : "(objectClass=*)",
-                       max_entries, flags, cb, data, error_r);
-  ldap_free_urldesc(u);
+  int rc = ldif_search(dir, base, scope, text, max_entries, flags, cb, data,
+                       error_r);
+  g_free(base);
+  g_free(text);
   return rc;
 }
 
