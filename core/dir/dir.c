@@ -288,8 +288,8 @@ int dir_lookup_domain(const char *domain, unsigned flags,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->lookup_domain(svc.dir, domain, flags, entry_r, &error),
-                error, error_r);
+  int rc = svc.ops->lookup_domain(svc.dir, domain, flags, entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_lookup_address(const char *base_dn, const char *address,
@@ -298,9 +298,9 @@ int dir_lookup_address(const char *base_dn, const char *address,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->lookup_address(svc.dir, base_dn, address, kinds,
-                                        flags, entry_r, &error),
-                error, error_r);
+  int rc = svc.ops->lookup_address(svc.dir, base_dn, address, kinds, flags,
+                                   entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_lookup_uid(const char *base_dn, const char *uid, unsigned flags,
@@ -308,9 +308,8 @@ int dir_lookup_uid(const char *base_dn, const char *uid, unsigned flags,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(
-      svc.ops->lookup_uid(svc.dir, base_dn, uid, flags, entry_r, &error),
-      error, error_r);
+  int rc = svc.ops->lookup_uid(svc.dir, base_dn, uid, flags, entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_lookup_dn(const char *dn, unsigned flags, cursus_entry **entry_r,
@@ -318,8 +317,8 @@ int dir_lookup_dn(const char *dn, unsigned flags, cursus_entry **entry_r,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->lookup_dn(svc.dir, dn, flags, entry_r, &error), error,
-                error_r);
+  int rc = svc.ops->lookup_dn(svc.dir, dn, flags, entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_search(const char *base_dn, int scope, const char *filter,
@@ -328,9 +327,9 @@ int dir_search(const char *base_dn, int scope, const char *filter,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->search(svc.dir, base_dn, scope, filter, max_entries,
-                                flags, cb, data, &error),
-                error, error_r);
+  int rc = svc.ops->search(svc.dir, base_dn, scope, filter, max_entries,
+                                flags, cb, data, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_search_url(const char *url, size_t max_entries, unsigned flags,
@@ -338,9 +337,9 @@ int dir_search_url(const char *url, size_t max_entries, unsigned flags,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->search_url(svc.dir, url, max_entries, flags, cb, data,
-                                    &error),
-                error, error_r);
+  int rc = svc.ops->search_url(svc.dir, url, max_entries, flags, cb, data,
+                                    &error);
+  return result(rc, error, error_r);
 }
 
 int dir_authenticate(const char *dn, const char *password, bool *done_r,
@@ -374,7 +373,8 @@ int dir_add(const cursus_entry *entry, char **error_r) {
   const char *error = NULL;
   if (!dir_writable())
     return read_only(error_r);
-  return result(svc.ops->add(svc.dir, entry, &error), error, error_r);
+  int rc = svc.ops->add(svc.dir, entry, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_modify(const char *dn, const cursus_mod *mods, size_t n_mods,
@@ -382,15 +382,16 @@ int dir_modify(const char *dn, const cursus_mod *mods, size_t n_mods,
   const char *error = NULL;
   if (!dir_writable())
     return read_only(error_r);
-  return result(svc.ops->modify(svc.dir, dn, mods, n_mods, &error), error,
-                error_r);
+  int rc = svc.ops->modify(svc.dir, dn, mods, n_mods, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_remove(const char *dn, char **error_r) {
   const char *error = NULL;
   if (!dir_writable())
     return read_only(error_r);
-  return result(svc.ops->remove(svc.dir, dn, &error), error, error_r);
+  int rc = svc.ops->remove(svc.dir, dn, &error);
+  return result(rc, error, error_r);
 }
 
 void dir_flush(void) {

@@ -29,9 +29,10 @@ static const cursus_host *host;
 
 typedef struct ldapdir {
   cursus_module_ctx *ctx;
-  pool_settings ps, auth_ps;
-  pool *pool;      /* the service's connections */
-  pool *auth_pool; /* connections for user binds */
+  pool_settings ps, auth_ps, write_ps;
+  pool *pool;       /* the service's connections */
+  pool *auth_pool;  /* connections for user binds */
+  pool *write_pool; /* provisioning's identity, or NULL: the service's */
   char *base_dn;
   bool compare;    /* auth = compare */
   unsigned timeout_ms;
@@ -140,6 +141,23 @@ static bool read_settings(ldapdir *d, const char **error_r) {
   if (s->sasl_mech != NULL && g_ascii_strcasecmp(s->sasl_mech, "EXTERNAL")) {
     *error_r = "[module dir_ldap] sasl_mech: only EXTERNAL is supported";
     return false;
+  }
+  /* provisioning: its own identity when one is set */
+  char *wdn = setting(ctx, "write_bind_dn");
+  if (wdn != NULL) {
+    d->write_ps = *s;
+    d->write_ps.size = 1;
+    d->write_ps.sasl_mech = NULL;
+    d->write_ps.bind_dn = wdn;
+    d->write_ps.bind_password = setting(ctx, "write_bind_password");
+    char *wfile = setting(ctx, "write_bind_password_file");
+    if (wfile != NULL) {
+      g_free(d->write_ps.bind_password);
+      d->write_ps.bind_password = read_password_file(wfile, error_r);
+      g_free(wfile);
+      if (d->write_ps.bind_password == NULL)
+        return false;
+    }
   }
   /* user binds: same servers and TLS, no service identity */
   d->auth_ps = *s;
@@ -570,7 +588,8 @@ static void free_mods(LDAPMod **mods) {
 /* write - run a write, map its result, flush the cache */
 static int write_op(ldapdir *d, write_req *w, const char **error_r) {
   char *error = NULL;
-  int rc = pool_run(d->pool, op_write, w, &error);
+  int rc = pool_run(d->write_pool != NULL ? d->write_pool : d->pool,
+                    op_write, w, &error);
   host->cache_clear(d->cache);
   if (rc == LDAP_SUCCESS) {
     g_free(error);
@@ -627,6 +646,8 @@ static int ldap_open(cursus_module_ctx *ctx, void **dir_r,
   ldapdir *d = g_new0(ldapdir, 1);
   d->ctx = ctx;
   if (!read_settings(d, error_r)) {
+    g_free(d->write_ps.bind_dn);
+    g_free(d->write_ps.bind_password);
     settings_clear(&d->ps);
     g_free(d->base_dn);
     g_free(d);
@@ -634,6 +655,8 @@ static int ldap_open(cursus_module_ctx *ctx, void **dir_r,
   }
   d->pool = pool_new(&d->ps);
   d->auth_pool = pool_new(&d->auth_ps);
+  if (d->write_ps.bind_dn != NULL)
+    d->write_pool = pool_new(&d->write_ps);
   d->cache = host->cache_new(
       (size_t)host->setting_int(ctx, "cache_size", 100000),
       (unsigned)host->setting_int(ctx, "cache_ttl", 600),
@@ -647,8 +670,13 @@ static void ldap_close(void *dir) {
   ldapdir *d = dir;
   pool_free(&d->pool);
   pool_free(&d->auth_pool);
+  pool_free(&d->write_pool);
   host->cache_free(&d->cache);
-  d->auth_ps.uris = NULL; /* shared with ps */
+  /* auth_ps and write_ps share ps's strings, but their own bind identity */
+  g_free(d->write_ps.bind_dn);
+  if (d->write_ps.bind_password != NULL)
+    memset(d->write_ps.bind_password, 0, strlen(d->write_ps.bind_password));
+  g_free(d->write_ps.bind_password);
   settings_clear(&d->ps);
   g_free(d->base_dn);
   g_free(d);
@@ -727,6 +755,12 @@ static const cursus_keyword ldap_settings[] = {
      "lifetime of a cached entry (default 600 s)"},
     {"cache_negative_ttl", CURSUS_VALUE_DURATION, 1, 1,
      "lifetime of a cached miss (default 60 s)"},
+    {"write_bind_dn", CURSUS_VALUE_STRING, 1, 1,
+     "identity for provisioning (cursus user|group|domain); unset: bind_dn"},
+    {"write_bind_password", CURSUS_VALUE_STRING, 1, 1,
+     "password of write_bind_dn"},
+    {"write_bind_password_file", CURSUS_VALUE_PATH, 1, 1,
+     "file whose first line is the password of write_bind_dn"},
     {"auth", CURSUS_VALUE_STRING, 1, 1,
      "how passwords are checked: bind (default) or compare"},
     {NULL, 0, 0, 0, NULL},

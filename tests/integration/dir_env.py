@@ -16,7 +16,7 @@ import re
 import subprocess
 
 from cursus_harness import SRCDIR, Server
-from ldap_harness import Slapd, READER_DN, READER_PW
+from ldap_harness import ADMIN_DN, ADMIN_PW, Slapd
 
 DEMO = os.path.join(SRCDIR, "config", "directory.ldif")
 TESTDATA = os.path.join(SRCDIR, "tests", "integration", "data",
@@ -52,8 +52,10 @@ class DirEnv:
         if self.backend == "ldif":
             return "[module dir_ldif]\nfile = directory.ldif\n"
         return ("[module dir_ldap]\nuri = %s\nbase_dn = o=cursus\n"
-                "sasl_mech = EXTERNAL\ntimeout = 3\n%s" % (
-                    self.slapd.ldapi_uri, self.ldap_extra))
+                "sasl_mech = EXTERNAL\ntimeout = 3\n"
+                "write_bind_dn = %s\nwrite_bind_password = %s\n%s" % (
+                    self.slapd.ldapi_uri, ADMIN_DN, ADMIN_PW,
+                    self.ldap_extra))
 
     def conf_extra(self):
         return ("[directory]\nmodule = dir_%s\ndefault_domain = example.com\n"
