@@ -6,9 +6,10 @@
  * Answers are cached in the process (the host's cache: `cache_size`
  * entries, `cache_ttl` seconds for entries found, `cache_negative_ttl` for
  * misses); lookups with CURSUS_DIR_FRESH go to the server and refresh the
- * cache.  Passwords are checked at the server: a bind as the user on
- * connections of their own (`auth = bind`), or an LDAP compare of
- * userPassword (`auth = compare`).  Provisioning writes with the
+ * cache.  Passwords are checked by a bind as the user on connections of
+ * their own (`auth = bind`), or by reading userPassword with the
+ * service's identity and comparing the hash in the server (`auth =
+ * hash`, through host->directory->check_password).  Provisioning writes with the
  * service's identity, which needs write access.
  *
  * Failure policy: a server that is down, slow past `timeout`, busy or
@@ -34,7 +35,7 @@ typedef struct ldapdir {
   pool *auth_pool;  /* connections for user binds */
   pool *write_pool; /* provisioning's identity, or NULL: the service's */
   char *base_dn;
-  bool compare;    /* auth = compare */
+  bool hash;       /* auth = hash: check userPassword values here */
   unsigned timeout_ms;
   cursus_cache *cache;
   gint hits, misses, lookups;
@@ -127,15 +128,16 @@ static bool read_settings(ldapdir *d, const char **error_r) {
   d->timeout_ms = (unsigned)host->setting_int(ctx, "timeout", 5) * 1000;
   s->timeout_ms = d->timeout_ms;
   s->retry_after_s = (unsigned)host->setting_int(ctx, "retry_after", 30);
-  s->size = (unsigned)MAX(host->setting_int(ctx, "connections", 4), 1);
+  long long size = host->setting_int(ctx, "connections", 4);
+  s->size = (unsigned)MAX(size, 1);
   s->bind_as_service = true;
   char *auth = setting(ctx, "auth");
-  d->compare = auth != NULL && g_ascii_strcasecmp(auth, "compare") == 0;
-  bool auth_ok = auth == NULL || d->compare ||
+  d->hash = auth != NULL && g_ascii_strcasecmp(auth, "hash") == 0;
+  bool auth_ok = auth == NULL || d->hash ||
                  g_ascii_strcasecmp(auth, "bind") == 0;
   g_free(auth);
   if (!auth_ok) {
-    *error_r = "[module dir_ldap] auth is bind or compare";
+    *error_r = "[module dir_ldap] auth is bind or hash";
     return false;
   }
   if (s->sasl_mech != NULL && g_ascii_strcasecmp(s->sasl_mech, "EXTERNAL")) {
@@ -493,16 +495,43 @@ static int ldap_search_url(void *dir, const char *url, size_t max_entries,
 typedef struct auth_req {
   const char *dn;
   const char *password;
-  bool compare;
 } auth_req;
 
-static int op_auth(LDAP *ld, void *data) {
+static int op_bind(LDAP *ld, void *data) {
   auth_req *a = data;
   struct berval cred = {strlen(a->password), (char *)a->password};
-  if (a->compare)
-    return ldap_compare_ext_s(ld, a->dn, "userPassword", &cred, NULL, NULL);
   return ldap_sasl_bind_s(ld, a->dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
                           NULL);
+}
+
+/* check_hashes - PASSWORD against DN's userPassword values, read with the
+ * service's identity */
+static int check_hashes(ldapdir *d, const char *dn, const char *password,
+                        const char **error_r) {
+  cursus_entry *e = NULL;
+  int rc = ldap_lookup_dn(d, dn, CURSUS_DIR_FRESH, &e, error_r);
+  if (rc != CURSUS_OK) {
+    if (rc == CURSUS_NONE)
+      *error_r = "no such entry";
+    return rc;
+  }
+  const cursus_attr *a = cursus_entry_attr(e, "userPassword");
+  const cursus_directory_access *h = host->directory;
+  rc = CURSUS_NONE;
+  *error_r = a == NULL ? "no userPassword can be read (check the access "
+                         "rights of the server's identity)"
+                       : "wrong password";
+  for (size_t i = 0; a != NULL && h != NULL && i < a->n_values; i++) {
+    const char *why = NULL;
+    int ok = h->check_password(a->values[i], password, &why);
+    if (ok > 0)
+      rc = CURSUS_OK;
+    else if (ok < 0)
+      host->log(d->ctx, CURSUS_LOG_WARNING, "%s: a userPassword value "
+                "cannot be used: %s", dn, why);
+  }
+  direntry_unref(e);
+  return rc;
 }
 
 static int ldap_authenticate(void *dir, const char *dn, const char *password,
@@ -513,16 +542,17 @@ static int ldap_authenticate(void *dir, const char *dn, const char *password,
     *error_r = "empty password";
     return CURSUS_NONE;
   }
-  auth_req a = {dn, password, d->compare};
+  if (d->hash)
+    return check_hashes(d, dn, password, error_r);
+  auth_req a = {dn, password};
   char *error = NULL;
-  int rc = pool_run(d->compare ? d->pool : d->auth_pool, op_auth, &a, &error);
-  if (rc == LDAP_SUCCESS || rc == LDAP_COMPARE_TRUE) {
+  int rc = pool_run(d->auth_pool, op_bind, &a, &error);
+  if (rc == LDAP_SUCCESS) {
     g_free(error);
     return CURSUS_OK;
   }
-  if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_COMPARE_FALSE ||
-      rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_NO_SUCH_ATTRIBUTE ||
-      rc == LDAP_INAPPROPRIATE_AUTH) {
+  if (rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH ||
+      rc == LDAP_NO_SUCH_OBJECT) {
     g_free(error);
     *error_r = "wrong password";
     return CURSUS_NONE;
@@ -762,7 +792,8 @@ static const cursus_keyword ldap_settings[] = {
     {"write_bind_password_file", CURSUS_VALUE_PATH, 1, 1,
      "file whose first line is the password of write_bind_dn"},
     {"auth", CURSUS_VALUE_STRING, 1, 1,
-     "how passwords are checked: bind (default) or compare"},
+     "how passwords are checked: bind as the user (default), or hash: read "
+     "userPassword and compare here"},
     {NULL, 0, 0, 0, NULL},
 };
 

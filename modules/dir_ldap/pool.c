@@ -104,6 +104,9 @@ static int open_server(pool *p, guint i, LDAP **ld_r, char **why_r) {
   int rc = ldap_initialize(&ld, s->uris[i]);
   if (rc == LDAP_SUCCESS)
     rc = set_options(s, ld);
+  /* contact the server now, so a dead one is passed over here */
+  if (rc == LDAP_SUCCESS)
+    rc = ldap_connect(ld);
   if (rc == LDAP_SUCCESS && s->starttls)
     rc = ldap_start_tls_s(ld, NULL, NULL);
   if (rc == LDAP_SUCCESS && s->bind_as_service) {

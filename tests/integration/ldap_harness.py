@@ -93,7 +93,7 @@ olcSizeLimit: unlimited
 olcDbIndex: objectClass eq
 olcDbIndex: mail,mailAlternateAddress,mailEquivalentAddress eq
 olcDbIndex: uid,sunPreferredDomain,associatedDomain,msgVanityDomain eq
-olcAccess: {{0}}to attrs=userPassword by self write by anonymous auth by dn.exact="{admin}" write by dn.exact="{reader}" compare by * none
+olcAccess: {{0}}to attrs=userPassword by self write by anonymous auth by dn.exact="{admin}" write by dn.exact="{reader}" read by * none
 olcAccess: {{1}}to attrs=authPassword by dn.exact="{admin}" write by dn.exact="{reader}" read by * none
 olcAccess: {{2}}to * by dn.exact="{admin}" write by * read
 """
@@ -235,3 +235,66 @@ class Slapd:
 
     def search(self, base, filt="(objectClass=*)", *attrs):
         return self.ldap("ldapsearch", "-LLL", "-b", base, filt, *attrs).stdout
+
+
+def make_certs(directory, name="127.0.0.1"):
+    """A CA and a server certificate for NAME (an IP address) signed by it,
+    made with GnuTLS's certtool.  Returns (ca.pem, cert.pem, key.pem)."""
+    d = str(directory)
+    os.makedirs(d, exist_ok=True)
+
+    def certtool(*args, template=None):
+        cmd = ["certtool"] + list(args)
+        if template is not None:
+            tpath = os.path.join(d, "template")
+            with open(tpath, "w") as f:
+                f.write(template)
+            cmd += ["--template", tpath]
+        subprocess.run(cmd, check=True, capture_output=True)
+
+    ca_key, ca = os.path.join(d, "ca-key.pem"), os.path.join(d, "ca.pem")
+    key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+    certtool("--generate-privkey", "--key-type=ecdsa", "--outfile", ca_key)
+    certtool("--generate-self-signed", "--load-privkey", ca_key, "--outfile",
+             ca, template="cn = Test CA\nca\ncert_signing_key\n"
+                          "expiration_days = 30\n")
+    certtool("--generate-privkey", "--key-type=ecdsa", "--outfile", key)
+    certtool("--generate-certificate", "--load-privkey", key,
+             "--load-ca-certificate", ca, "--load-ca-privkey", ca_key,
+             "--outfile", cert,
+             template="cn = %s\nip_address = %s\ndns_name = localhost\n"
+                      "tls_www_server\nexpiration_days = 30\n" % (name, name))
+    os.chmod(key, 0o644)
+    return ca, cert, key
+
+
+class SilentServer:
+    """A TCP listener that accepts connections and never answers: a
+    server that hangs."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+
+    @property
+    def uri(self):
+        return "ldap://127.0.0.1:%d" % self.port
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
