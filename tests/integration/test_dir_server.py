@@ -107,6 +107,25 @@ def test_scram_secret_is_right(client):
     assert client.cmd("SCRAM wendy").startswith("-NO")
 
 
+def test_autoreply_decided_in_the_server(server, client, tmp_path):
+    msg = tmp_path / "msg"
+    msg.write_bytes(b"From: Friend <friend@else.example>\r\n"
+                    b"To: Carol <carol@example.com>\r\nSubject: Hi\r\n"
+                    b"Message-ID: <1@else.example>\r\n\r\nHello\r\n")
+    bulk = tmp_path / "bulk"
+    bulk.write_bytes(msg.read_bytes().replace(b"Subject:", b"Precedence: bulk\r\nSubject:"))
+    assert client.cmd("AUTOREPLY carol@example.com - %s" % msg) == "-NO null sender"
+    assert client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % bulk) == (
+        "-NO the message is bulk mail")
+    assert client.cmd("AUTOREPLY bob@example.com friend@else.example %s" % msg) == (
+        "-NO the user has no autoreply option")
+    # a reply is due; without a queue in this process it cannot be sent, so
+    # the copy is retried and nothing is recorded: the next try is due too
+    for _ in range(2):
+        reply = client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % msg)
+        assert reply == "-TEMP no queue in this process to send the autoreply through"
+
+
 # ------------------------------------------------- embedded: reload on refresh
 
 NEW_USER = """
