@@ -20,9 +20,16 @@ libcursus_core_la_SOURCES = \
 	core/config/config.c core/config/config.h \
 	core/module/loader.c core/module/loader.h \
 	core/module/host.c core/module/host.h \
-	core/mta/expand.c core/mta/expand.h
-libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
-libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(LIBS)
+	core/mta/expand.c core/mta/expand.h \
+	core/mta/msglog.c core/mta/msglog.h \
+	core/queue/qfile.c core/queue/qfile.h \
+	core/queue/hdrscan.c core/queue/hdrscan.h \
+	core/queue/queue.c core/queue/queue.h \
+	core/queue/qwrite.c core/queue/qwrite.h \
+	core/queue/qnotify.c core/queue/qnotify.h \
+	core/queue/qconfig.c core/queue/qconfig.h
+libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
+libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined
 
 sbin_PROGRAMS += cursus

@@ -39,6 +39,20 @@ const conf_key conf_core_keys[] = {
       "GnuTLS priority string"),
     K("tls", "ca", PATH, NULL, "PEM CA bundle to verify peers"),
 
+    K("queue", "sync", STRING, "syncfs",
+      "how a batch of new queue files is flushed: syncfs (once for the "
+      "queue's file system) or fsync (each file)"),
+    K("queue", "spill_size", SIZE, "1M",
+      "messages larger than this go to disk while they arrive"),
+    K("queue", "batch_max", INTEGER, "256", "most messages committed together"),
+
+    K("mta", "block_size", INTEGER, "1024",
+      "bytes per block (blocklimit, the message log)"),
+    K("mta", "block_limit", INTEGER, "51200",
+      "largest message in blocks on every channel (0: no limit)"),
+    K("mta", "max_received", INTEGER, "50",
+      "more Received: fields than this is a mail loop: refused"),
+
     K("directory", "module", STRING, "dir_ldif", "directory module"),
     K("store", "module", STRING, "store_cursus", "message store module"),
     {NULL, NULL, 0, NULL, NULL},

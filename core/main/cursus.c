@@ -8,6 +8,7 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "queue/qconfig.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -77,6 +78,7 @@ int main(int argc, char **argv) {
   char *value;
 
   log_init("cursus");
+  queue_config_register();
   for (int i = 1; i < argc;) {
     if (take_option(&argc, argv, i, "--config", &value) ||
         take_option(&argc, argv, i, "-C", &value)) {
