@@ -202,3 +202,48 @@ def test_start_refuses_broken_config(cursus):
     assert p.returncode == 1
     assert "dispatcher.cnf:4: option 'MAX_PROCS' expects an integer" in p.stderr
     assert "dispatcher.cnf:1: service ECHO: no available module serves protocol 'nosuch'" in p.stderr
+
+
+def test_modules_lists_and_explains_refusals(tmp_path):
+    bad = os.path.join(os.environ.get("CURSUS_BUILDDIR", "."), "tests", "modules", "bad", ".libs")
+    extra = tmp_path / "mods"
+    extra.mkdir()
+    os.chmod(extra, 0o755)
+    (extra / "notelf.so").write_text("not a module\n")
+    os.chmod(extra / "notelf.so", 0o644)
+    good = os.path.join(os.environ.get("CURSUS_BUILDDIR", "."), "tests", "modules", ".libs")
+    with open(os.path.join(good, "test_echo.so"), "rb") as f:
+        (extra / "ww.so").write_bytes(f.read())
+    os.chmod(extra / "ww.so", 0o666)
+    p = run_cursus(str(tmp_path), "modules",
+                   env={"CURSUS_MODULE_PATH": ":".join([good, bad, str(extra)])})
+    assert p.returncode == 0
+    out = p.stdout
+    assert "test_echo          1.0       0.1   protocol" in out
+    assert "test_channel       2.1       0.1   channel" in out
+    for needle in ("bad_major.so: refused: module bad_major is built for module ABI 7.0",
+                   "bad_minor.so: refused: module bad_minor is built for module ABI 0.4",
+                   "bad_nodesc.so: refused: no 'cursus_module' descriptor symbol",
+                   "bad_truncated.so: refused: truncated descriptor",
+                   "bad_kind.so: refused: module bad_kind declares kind 'channel' but has no channel ops table",
+                   "dup_b.so: refused: duplicate module name test_dup",
+                   "notelf.so: refused: not a shared object (not an ELF file)",
+                   "ww.so: refused: file %s/ww.so is writable by others" % extra):
+        assert needle in out, needle
+
+
+def test_config_check_reports_every_error_with_file_and_line(cursus):
+    srv = echo_server(cursus)
+    assert srv.cursus("config", "check").returncode == 0
+    srv.write("imta.cnf", "a.com\n.  $U@x\n\nl maxjobs x\nlocalhost\n\n"
+              "t nosuch\nt-daemon\n<loop.inc\n")
+    srv.write("loop.inc", "<loop.inc\n")
+    p = srv.cursus("config", "check")
+    assert p.returncode == 1
+    err = p.stderr
+    cfg = srv.config
+    assert "%s/imta.cnf:1: rewrite rule \"a.com\" has no template" % cfg in err
+    assert "%s/imta.cnf:4: channel l: keyword 'maxjobs' expects an integer" % cfg in err
+    assert "%s/imta.cnf:7: channel t: unknown keyword 'nosuch'" % cfg in err
+    assert "%s/loop.inc:1: include loop" % cfg in err
+    assert "error(s)" in err
