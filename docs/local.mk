@@ -1,2 +1,6 @@
-## docs/local.mk - documentation
+## docs/local.mk - documentation, installed to $(docdir)
 
+dist_doc_DATA += \
+	docs/module-guide.md \
+	docs/configuration.md \
+	docs/processes.md
