@@ -2,7 +2,7 @@
 ##
 ## `make install` never overwrites a file an admin may have edited: an
 ## existing file is left alone and the new default goes beside it as
-## FILE.default.
+## FILE.default; `make uninstall` removes only files still unmodified.
 
 cursusconfdir = $(sysconfdir)/cursus
 CONFIG_FILES = \
@@ -34,7 +34,13 @@ install-data-local: $(CONFIG_GENERATED)
 	  fi; \
 	done
 
+# uninstall removes a configuration file only when it is still the default
 uninstall-local:
 	@for f in $(CONFIG_GENERATED) $(CONFIG_FILES); do \
-	  base=`basename $$f`; rm -f '$(DESTDIR)$(cursusconfdir)'/$$base.default; \
+	  if test -f "$$f"; then src="$$f"; else src="$(srcdir)/$$f"; fi; \
+	  base=`basename $$f`; dst='$(DESTDIR)$(cursusconfdir)'/$$base; \
+	  rm -f "$$dst.default"; \
+	  if cmp -s "$$src" "$$dst"; then rm -f "$$dst"; \
+	  elif test -f "$$dst"; then echo "keeping modified $$dst"; fi; \
 	done
+	-rmdir '$(DESTDIR)$(cursusconfdir)' 2>/dev/null

@@ -31,8 +31,11 @@ def test_pkg_config_gives_only_the_installed_headers(sdk):
                             capture_output=True, text=True, check=True).stdout
     assert str(dest) in cflags
     assert "-fvisibility=hidden" in cflags
-    assert SRCDIR not in cflags and BUILDDIR not in cflags
-    inc = [f[2:] for f in cflags.split() if f.startswith("-I")][0]
+    incs = [f[2:] for f in cflags.split() if f.startswith("-I")]
+    assert len(incs) == 1
+    inc = incs[0]
+    assert inc.startswith(str(dest))
+    assert os.path.realpath(inc) != os.path.realpath(os.path.join(SRCDIR, "sdk", "include"))
     assert os.path.isfile(os.path.join(inc, "cursus", "cursus.h"))
 
 
