@@ -247,3 +247,38 @@ def test_config_check_reports_every_error_with_file_and_line(cursus):
     assert "%s/imta.cnf:7: channel t: unknown keyword 'nosuch'" % cfg in err
     assert "%s/loop.inc:1: include loop" % cfg in err
     assert "error(s)" in err
+
+
+def _uid_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to change user")
+def test_root_start_drops_privileges(cursus, tmp_path):
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    # the configuration must be readable by nobody for this test only: the
+    # daemons read the accepted bundle, the modules their own files
+    for d in [tmp_path] + list(tmp_path.parents)[:-1]:
+        os.chmod(d, os.stat(d).st_mode | 0o005)
+    srv = echo_server(cursus, conf_extra="")
+    srv.write("cursus.conf", open(os.path.join(srv.config, "cursus.conf")).read()
+              .replace("user = root", "user = nobody"))
+    srv.start()
+    assert _uid_of(srv.pid("watcher")) == 0
+    for name in ("dispatcher", "job-controller", "stored"):
+        assert _uid_of(srv.pid(name)) == nobody.pw_uid, name
+    c = Client(srv.port("ECHO"))
+    assert c.line().startswith("+OK echo")
+    c.close()
+    for sub in ("queue", "log", "run"):
+        assert os.stat(os.path.join(srv.state, sub)).st_uid == nobody.pw_uid
+    # restarted as root by the watcher, the dispatcher drops again
+    old = srv.pid("dispatcher")
+    os.kill(old, signal.SIGKILL)
+    assert srv.wait_until(lambda: srv.pid("dispatcher") not in (None, old), timeout=10)
+    assert srv.wait_until(lambda: _uid_of(srv.pid("dispatcher")) == nobody.pw_uid)
+    assert wait_port(srv.port("ECHO"))
