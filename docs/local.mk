@@ -3,4 +3,6 @@
 dist_doc_DATA += \
 	docs/module-guide.md \
 	docs/configuration.md \
-	docs/processes.md
+	docs/processes.md \
+	docs/channel-keywords.md \
+	docs/dispatcher.md

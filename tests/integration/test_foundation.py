@@ -282,3 +282,26 @@ def test_root_start_drops_privileges(cursus, tmp_path):
     assert srv.wait_until(lambda: srv.pid("dispatcher") not in (None, old), timeout=10)
     assert srv.wait_until(lambda: _uid_of(srv.pid("dispatcher")) == nobody.pw_uid)
     assert wait_port(srv.port("ECHO"))
+
+
+def test_every_core_keyword_is_documented(tmp_path):
+    from cursus_harness import SRCDIR
+    p = run_cursus(str(tmp_path), "config", "keywords")
+    assert p.returncode == 0
+    names = [l.split("\t")[0].split()[0] for l in p.stdout.splitlines()]
+    assert len(names) > 100
+    doc = open(os.path.join(SRCDIR, "docs", "channel-keywords.md")).read()
+    missing = [n for n in names if "| `%s" % n not in doc]
+    assert not missing, missing
+
+
+def test_every_dispatcher_option_is_documented():
+    import re
+    from cursus_harness import SRCDIR
+    src = open(os.path.join(SRCDIR, "core", "config", "dispcnf.c")).read()
+    schema = src[src.index("disp_schema[]"):src.index("{NULL, 0, 0, 0, 0, NULL}")]
+    names = re.findall(r'\{"([A-Z_]+)"', schema)
+    assert len(names) > 20
+    doc = open(os.path.join(SRCDIR, "docs", "dispatcher.md")).read()
+    missing = [n for n in names if "`%s`" % n not in doc]
+    assert not missing, missing
