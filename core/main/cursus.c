@@ -23,6 +23,8 @@ const command commands[] = {
      "check the configuration and make the running server reload it", false},
     {"config", cmd_config, "check [--quiet]",
      "check every configuration file (errors as file:line: message)", false},
+    {"config", cmd_config, "keywords",
+     "list the channel keywords the core interprets", false},
     {"modules", cmd_modules, "[-v]",
      "list the modules found and the files refused", false},
     {"dispatcher", cmd_dispatcher, "", "the dispatcher process", true},
