@@ -77,14 +77,11 @@ tests_modules_bad_bad_init_la_SOURCES = tests/modules/bad/bad_init.c
 tests_modules_bad_bad_init_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
 tests_modules_bad_bad_init_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
 
-# unit tests (Check)
-UNIT_LDADD = libcursus-core.la $(GLIB_LIBS) $(CHECK_LIBS) $(ZLIB_LIBS)
-UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-
+# unit tests of the queue (Check)
 check_PROGRAMS += tests/unit/test_queue
 tests_unit_test_queue_SOURCES = tests/unit/test_queue.c
-tests_unit_test_queue_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_queue_LDADD = $(UNIT_LDADD)
+tests_unit_test_queue_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_queue_LDADD = $(UNIT_LDADD) $(ZLIB_LIBS)
 TESTS += tests/unit/test_queue
 
 # integration tests: real daemons on loopback, driven by pytest
