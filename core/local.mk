@@ -27,9 +27,26 @@ libcursus_core_la_SOURCES = \
 	core/queue/queue.c core/queue/queue.h \
 	core/queue/qwrite.c core/queue/qwrite.h \
 	core/queue/qnotify.c core/queue/qnotify.h \
-	core/queue/qconfig.c core/queue/qconfig.h
-libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
-libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(LIBS)
+	core/queue/qconfig.c core/queue/qconfig.h \
+	core/addr/addr.c core/addr/addr.h \
+	core/addr/addrlist.c core/addr/addrlist.h \
+	core/mapping/pattern.c core/mapping/pattern.h \
+	core/mapping/tmplscan.c core/mapping/tmplscan.h \
+	core/mapping/mtemplate.c core/mapping/mtemplate.h \
+	core/mapping/source.c core/mapping/source.h \
+	core/mapping/mapset.c core/mapping/mapset.h \
+	core/mapping/image.c core/mapping/image.h \
+	core/mapping/access.c core/mapping/access.h \
+	core/mapping/kvdb.c core/mapping/kvdb.h \
+	core/alias/aliasdb.c core/alias/aliasdb.h \
+	core/alias/aliasexp.c core/alias/aliasexp.h \
+	core/rewrite/rwtemplate.c core/rewrite/rwtemplate.h \
+	core/rewrite/ruleset.c core/rewrite/rewrite.c core/rewrite/rewrite.h \
+	core/mta/mtacfg.c core/mta/mtacfg.h \
+	core/mta/resolve.c core/mta/resolve.h \
+	core/mta/lookup_host.c core/mta/lookup_host.h
+libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(TC_CFLAGS) $(IDN2_CFLAGS)
+libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(TC_LIBS) $(IDN2_LIBS) $(LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined
 
 sbin_PROGRAMS += cursus
@@ -38,6 +55,8 @@ cursus_SOURCES = \
 	core/main/cmd_config.c \
 	core/main/cmd_modules.c \
 	core/main/cmd_control.c \
+	core/main/cmd_rewrite.c \
+	core/main/cmd_cnbuild.c \
 	core/daemon/daemon.c core/daemon/daemon.h \
 	core/daemon/watcher.c \
 	core/daemon/dispatcher.c \

@@ -53,6 +53,22 @@ const conf_key conf_core_keys[] = {
     K("mta", "max_received", INTEGER, "50",
       "more Received: fields than this is a mail loop: refused"),
 
+    K("mta", "mapping_file", PATH, "mappings", "the MAPPINGS file (mapping tables)"),
+    K("mta", "alias_file", PATH, "aliases", "the aliases file"),
+    K("mta", "compiled_dir", PATH, NULL,
+      "where `cursus cnbuild` puts the compiled image (default STATE/compiled)"),
+    K("mta", "general_database", STRING, NULL,
+      "source of $(key) lookups in rewrite rules, e.g. tcdb:general.tcdb"),
+    K("mta", "max_rewrites", INTEGER, "64", "rewriting steps before a rule loop is reported"),
+    K("mta", "max_expansion_depth", INTEGER, "10",
+      "nesting of alias and directory expansions"),
+    K("mta", "bang_paths", BOOLEAN, "no", "route a!b!user bang paths"),
+    K("mta", "reverse_envelope", BOOLEAN, "yes",
+      "apply the REVERSE mapping to envelope senders too"),
+    K("mta", "access_orcpt", BOOLEAN, "no",
+      "append the DSN ORCPT to SEND_ACCESS / MAIL_ACCESS probes"),
+    K("databases", "*", STRING, NULL,
+      "NAME = SCHEME:ARGUMENT: a database for $(NAME,key) and ${NAME,key}"),
     K("directory", "module", STRING, "dir_ldif", "directory module"),
     K("store", "module", STRING, "store_cursus", "message store module"),
     {NULL, NULL, 0, NULL, NULL},
@@ -61,7 +77,8 @@ const conf_key conf_core_keys[] = {
 static const conf_key *find_key(const char *group, const char *key) {
   for (const conf_key *k = conf_core_keys; k->group != NULL; k++)
     if (g_ascii_strcasecmp(k->group, group) == 0 &&
-        (key == NULL || g_ascii_strcasecmp(k->key, key) == 0))
+        (key == NULL || g_ascii_strcasecmp(k->key, key) == 0 ||
+         strcmp(k->key, "*") == 0))
       return k;
   return NULL;
 }
