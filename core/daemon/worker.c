@@ -9,7 +9,9 @@
  * on SIGTERM it closes them and exits.
  */
 #include "build-config.h"
+#include "auth/auth.h"
 #include "conn.h"
+#include "dir/dir.h"
 #include "daemon.h"
 #include "handoff.h"
 #include "main/commands.h"
@@ -160,6 +162,11 @@ static void on_stop(daemon_ctx *d) {
     ws.exit_timer = ev_timer_new(d->loop, STOP_GRACE_MS, exit_now, NULL);
 }
 
+static void on_refresh(daemon_ctx *d) {
+  dir_service_refresh(d->cfg);
+  auth_service_refresh(d->cfg);
+}
+
 int cmd_worker(cmd_ctx *ctx) {
   char *error = NULL;
   if (ctx->argc != 2) {
@@ -176,6 +183,7 @@ int cmd_worker(cmd_ctx *ctx) {
       .ready_fd = -1,
       .no_pidfile = true,
       .on_stop = on_stop,
+      .on_refresh = on_refresh,
   };
   ws.d = &d;
   ws.unsent = g_array_new(FALSE, FALSE, sizeof(handoff_msg));
@@ -200,12 +208,17 @@ int cmd_worker(cmd_ctx *ctx) {
                            CURSUS_KIND_STORE | CURSUS_KIND_AUTH |
                            CURSUS_KIND_FILTER,
                true);
+  if (dir_service_wanted(d.cfg) && !dir_service_start(d.cfg, d.mods, &error))
+    log_fatal("%s", error);
+  auth_service_start(d.cfg, d.mods);
   ws.ctl_io = ev_io_new(d.loop, CTL_FD, EV_READ, on_ctl, NULL);
   ev_loop_run(d.loop);
   ev_io_free(&ws.ctl_io);
   g_array_free(ws.unsent, TRUE);
   ev_timer_free(&ws.exit_timer);
   conn_tls_free(&ws.tls);
+  auth_service_stop();
+  dir_service_stop();
   daemon_finish(&d);
   g_free(name);
   g_free(lname);
