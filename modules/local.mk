@@ -1,3 +1,4 @@
 ## modules/local.mk - every module's fragment
 
+include $(srcdir)/modules/dir_ldif/local.mk
 include $(srcdir)/modules/store_cursus/local.mk

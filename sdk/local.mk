@@ -24,3 +24,6 @@ dist_sdkexample_DATA = \
 	sdk/examples/channel_drop/channel_drop.c \
 	sdk/examples/channel_drop/Makefile \
 	sdk/examples/channel_drop/README.md
+
+# the ABI record and its check (sdk/abi/check.sh, run by .ci/test)
+EXTRA_DIST += sdk/abi/probe.c sdk/abi/check.sh

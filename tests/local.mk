@@ -1,5 +1,19 @@
 ## tests/local.mk - unit tests (Check), test modules and integration tests (pytest)
 
+AM_TESTS_ENVIRONMENT = CURSUS_BUILDDIR='$(abs_top_builddir)'; \
+	CURSUS_SRCDIR='$(abs_top_srcdir)'; export CURSUS_BUILDDIR CURSUS_SRCDIR;
+
+# unit tests (Check)
+UNIT_LDADD = libcursus-core.la $(CHECK_LIBS) $(GLIB_LIBS)
+check_PROGRAMS += tests/unit/test_config tests/unit/test_loader
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
+tests_unit_test_loader_SOURCES = tests/unit/test_loader.c
+tests_unit_test_loader_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_loader_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_config tests/unit/test_loader
+
 # modules used by the tests; built as real .so files, never installed
 TEST_MOD_LDFLAGS = $(CURSUS_MOD_LDFLAGS_ALL) -rpath /nowhere
 
@@ -62,6 +76,13 @@ check_LTLIBRARIES += tests/modules/bad/bad_init.la
 tests_modules_bad_bad_init_la_SOURCES = tests/modules/bad/bad_init.c
 tests_modules_bad_bad_init_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
 tests_modules_bad_bad_init_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+# unit tests of the queue (Check)
+check_PROGRAMS += tests/unit/test_queue
+tests_unit_test_queue_SOURCES = tests/unit/test_queue.c
+tests_unit_test_queue_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_queue_LDADD = $(UNIT_LDADD) $(ZLIB_LIBS)
+TESTS += tests/unit/test_queue
 
 # integration tests: real daemons on loopback, driven by pytest
 TESTS += tests/run-pytest.sh
