@@ -27,7 +27,10 @@ libcursus_core_la_SOURCES = \
 	core/queue/queue.c core/queue/queue.h \
 	core/queue/qwrite.c core/queue/qwrite.h \
 	core/queue/qnotify.c core/queue/qnotify.h \
-	core/queue/qconfig.c core/queue/qconfig.h
+	core/queue/qconfig.c core/queue/qconfig.h \
+	core/queue/admit.c core/queue/admit.h \
+	core/queue/enqueue.c core/queue/enqueue.h \
+	core/queue/hostq.c core/queue/hostq.h
 libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
 libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined

@@ -65,6 +65,9 @@ void config_add_check_hook(config_check_hook *hook);
  * with (swapped on refresh) */
 void config_set_current(config *cfg);
 config *config_current(void);
+/* config_get_ref - a reference to the current configuration (or NULL),
+ * safe from any thread; release with config_unref */
+config *config_get_ref(void);
 
 /* config_channel_module - the module serving CH's master side, or NULL */
 module *config_channel_module(const config *cfg, const cnf_channel *ch);
