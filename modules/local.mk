@@ -1,3 +1,4 @@
 ## modules/local.mk - every module's fragment
 
 include $(srcdir)/modules/proto_smtp/local.mk
+include $(srcdir)/modules/dir_ldif/local.mk

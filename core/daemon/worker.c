@@ -9,7 +9,9 @@
  * on SIGTERM it closes them and exits.
  */
 #include "build-config.h"
+#include "auth/auth.h"
 #include "conn.h"
+#include "dir/dir.h"
 #include "daemon.h"
 #include "handoff.h"
 #include "main/commands.h"
@@ -162,6 +164,16 @@ static void on_stop(daemon_ctx *d) {
     ws.exit_timer = ev_timer_new(d->loop, STOP_GRACE_MS, exit_now, NULL);
 }
 
+static void on_refresh(daemon_ctx *d) {
+  char *error = NULL;
+  if (!queue_process_setup(d->cfg, &error)) {
+    log_error("%s", error);
+    g_free(error);
+  }
+  dir_service_refresh(d->cfg);
+  auth_service_refresh(d->cfg);
+}
+
 int cmd_worker(cmd_ctx *ctx) {
   char *error = NULL;
   if (ctx->argc != 2) {
@@ -178,6 +190,7 @@ int cmd_worker(cmd_ctx *ctx) {
       .ready_fd = -1,
       .no_pidfile = true,
       .on_stop = on_stop,
+      .on_refresh = on_refresh,
   };
   ws.d = &d;
   ws.unsent = g_array_new(FALSE, FALSE, sizeof(handoff_msg));
@@ -206,6 +219,9 @@ int cmd_worker(cmd_ctx *ctx) {
                            CURSUS_KIND_STORE | CURSUS_KIND_AUTH |
                            CURSUS_KIND_FILTER,
                true);
+  if (dir_service_wanted(d.cfg) && !dir_service_start(d.cfg, d.mods, &error))
+    log_fatal("%s", error);
+  auth_service_start(d.cfg, d.mods);
   ws.ctl_io = ev_io_new(d.loop, CTL_FD, EV_READ, on_ctl, NULL);
   ev_loop_run(d.loop);
   ev_io_free(&ws.ctl_io);
@@ -214,6 +230,8 @@ int cmd_worker(cmd_ctx *ctx) {
   conn_tls_free(&ws.tls);
   /* commits still on their way to disk end before the process does */
   qwrite_stop();
+  auth_service_stop();
+  dir_service_stop();
   daemon_finish(&d);
   g_free(name);
   g_free(lname);
