@@ -365,10 +365,6 @@ void config_unref(config **cfgp) {
   g_free(cfg);
 }
 
-/* Guards current_config for threads that take a reference of their own
- * (config_get_ref) while the loop thread swaps it on refresh. */
-static GMutex current_lock;
-
 void config_set_current(config *cfg) {
   g_mutex_lock(&current_lock);
   config *old = current_config;
@@ -405,10 +401,3 @@ void *config_extension(const config *cfg, const char *name) {
 }
 
 config *config_current(void) { return current_config; }
-
-config *config_get_ref(void) {
-  g_mutex_lock(&current_lock);
-  config *cfg = current_config != NULL ? config_ref(current_config) : NULL;
-  g_mutex_unlock(&current_lock);
-  return cfg;
-}

@@ -65,9 +65,6 @@ void config_add_check_hook(config_check_hook *hook);
  * with (swapped on refresh) */
 void config_set_current(config *cfg);
 config *config_current(void);
-/* config_get_ref - a reference to the current configuration (or NULL),
- * safe from any thread; release with config_unref */
-config *config_get_ref(void);
 
 /* config_current_ref - a reference to the current configuration (NULL
  * when none), safe against a refresh swapping it in another thread;

@@ -240,7 +240,7 @@ int admit_recipient(const admit_session *s, const char *sender_rw,
 
 char *admit_switch_channel(const char *channel, const char *client_ip,
                            const char *client_host) {
-  config *cfg = config_get_ref();
+  config *cfg = config_current_ref();
   const cnf_channel *cur =
       cfg != NULL && cfg->imta != NULL ? imtacnf_channel(cfg->imta, channel)
                                        : NULL;

@@ -173,6 +173,19 @@ static void kept_clear(void *p) {
 
 /* ------------------------------------------------------------- start */
 
+/* A refusal of enqueue_start outlives the handle it came from. */
+static _Thread_local char start_refusal[512];
+
+/* refuse_start - keep the reply text in R, free E; NULL */
+static enqueue *refuse_start(enqueue *e, cursus_reply *r) {
+  if (r != NULL && r->text != NULL) {
+    g_strlcpy(start_refusal, r->text, sizeof(start_refusal));
+    r->text = start_refusal;
+  }
+  enqueue_free(&e);
+  return NULL;
+}
+
 uint64_t enqueue_size_limit(const config *cfg, const char *source_channel) {
   const cnf_channel *ch = cfg->imta != NULL && source_channel != NULL
                               ? imtacnf_channel(cfg->imta, source_channel)
@@ -182,7 +195,7 @@ uint64_t enqueue_size_limit(const config *cfg, const char *source_channel) {
 
 enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
   enqueue *e = g_new0(enqueue, 1);
-  config *cfg = config_get_ref();
+  config *cfg = config_current_ref();
   e->cfg = cfg;
   e->entries = g_ptr_array_new_with_free_func(entry_free);
   e->rcpt_replies = g_array_new(FALSE, TRUE, sizeof(kept_reply));
@@ -219,8 +232,7 @@ enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
 
   if (cfg == NULL) {
     set_reply(e, reply_r, 451, 0, "4.3.5 the server has no configuration");
-    enqueue_free(&e);
-    return NULL;
+    return refuse_start(e, reply_r);
   }
   queue_settings_read(cfg, &e->qs);
   if (channel(e, e->source) == NULL) {
@@ -228,8 +240,7 @@ enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
     set_reply(e, reply_r, 451, 0,
               "4.3.5 configuration error: channel %s is not defined",
               e->source);
-    enqueue_free(&e);
-    return NULL;
+    return refuse_start(e, reply_r);
   }
   e->max_size = enqueue_size_limit(cfg, e->source);
   if (e->max_size != 0 && e->declared > e->max_size) {
@@ -237,8 +248,7 @@ enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
               "5.3.4 Message size exceeds fixed maximum message size (%llu)",
               (unsigned long long)e->max_size);
     log_event(e, 'J', NULL, NULL, NULL, NULL, e->reply_text);
-    enqueue_free(&e);
-    return NULL;
+    return refuse_start(e, reply_r);
   }
   admit_reply ar = {0};
   int rc = admit_sender(&e->session, &e->sender_rw, &ar);
@@ -246,8 +256,7 @@ enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
     set_reply(e, reply_r, ar.code, ar.delay_ms, "%s", ar.text);
     log_event(e, 'J', NULL, NULL, NULL, NULL, ar.text);
     admit_reply_clear(&ar);
-    enqueue_free(&e);
-    return NULL;
+    return refuse_start(e, reply_r);
   }
   set_reply(e, reply_r, 250, ar.delay_ms, "2.1.0 Sender ok");
   admit_reply_clear(&ar);

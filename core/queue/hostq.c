@@ -177,7 +177,7 @@ static size_t h_enqueue_rcpt_count(cursus_enqueue *e) {
 }
 
 static uint64_t h_size_limit(const char *source_channel) {
-  config *cfg = config_get_ref();
+  config *cfg = config_current_ref();
   uint64_t n = cfg != NULL ? enqueue_size_limit(cfg, source_channel) : 0;
   config_unref(&cfg);
   return n;

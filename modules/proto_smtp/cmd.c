@@ -151,6 +151,50 @@ static void cmd_helo(smtp_session *s, const smtp_cmd *c) {
   smtp_ehlo_reply(s, c->name);
 }
 
+/* ------------------------------------------------------------- paths */
+
+/* has_8bit - S has a byte outside ASCII */
+static bool has_8bit(const char *s) {
+  for (; *s != '\0'; s++)
+    if ((unsigned char)*s >= 0x80)
+      return true;
+  return false;
+}
+
+/* parse_path - the path of MAIL FROM (MAIL) or RCPT TO with the host's
+ * address parser: *ADDR_R its canonical form ("" for <>), *PARAMS_R the
+ * parameters inside *COPY_R; false after replying */
+static bool parse_path(smtp_session *s, const smtp_cmd *c, bool mail,
+                       char **addr_r, char **copy_r, const char **params_r) {
+  const char *rest, *params = NULL, *perr = NULL;
+  smtp_err err;
+  if (!smtp_path_arg(c->arg, c->arg_len, mail ? "FROM:" : "TO:",
+                     SMTP_P_LENIENT, &rest, &err)) {
+    smtp_error(s, err.code, err.text);
+    return false;
+  }
+  *copy_r = g_strndup(rest, c->arg_len - (size_t)(rest - c->arg));
+  cursus_buf out = {0};
+  uint32_t flags = CURSUS_PATH_UTF8 |
+                   (mail ? CURSUS_PATH_NULL_OK : CURSUS_PATH_POSTMASTER);
+  if (smtp_host->lookup->parse_path(*copy_r, flags, &out, &params, &perr) !=
+      CURSUS_OK) {
+    char *t = g_strdup_printf(mail ? "5.1.7 Bad sender address syntax: %s"
+                                   : "5.1.3 Bad recipient address syntax: %s",
+                              perr != NULL ? perr : "malformed");
+    smtp_error(s, 501, t);
+    g_free(t);
+    smtp_host->buf_free(&out);
+    g_free(*copy_r);
+    *copy_r = NULL;
+    return false;
+  }
+  *addr_r = g_strdup(out.data != NULL ? out.data : "");
+  smtp_host->buf_free(&out);
+  *params_r = params != NULL ? params : "";
+  return true;
+}
+
 /* --------------------------------------------------------------- MAIL */
 
 typedef struct mail_job {
@@ -242,11 +286,25 @@ static void cmd_mail(smtp_session *s, const smtp_cmd *c) {
     return;
   }
   mail_job *j = g_new0(mail_job, 1);
-  if (!smtp_parse_mail(c->arg, c->arg_len, s->esmtp ? SMTP_P_ESMTP : 0, &j->m,
-                       &err)) {
+  char *copy = NULL;
+  const char *params;
+  if (!parse_path(s, c, true, &j->m.path, &copy, &params)) {
+    g_free(j);
+    return;
+  }
+  bool ok = smtp_parse_mail_params(params, strlen(params),
+                                   s->esmtp ? SMTP_P_ESMTP : 0, &j->m, &err);
+  g_free(copy);
+  if (!ok) {
     smtp_mail_clear(&j->m);
     g_free(j);
     smtp_error(s, err.code, err.text);
+    return;
+  }
+  if (!j->m.smtputf8 && has_8bit(j->m.path)) {
+    smtp_mail_clear(&j->m);
+    g_free(j);
+    smtp_reply(s, 553, "5.6.7 Non-ASCII addresses require SMTPUTF8");
     return;
   }
   if (j->m.body == 2 && !s->pol.chunking) {
@@ -370,12 +428,26 @@ static void cmd_rcpt(smtp_session *s, const smtp_cmd *c) {
     return;
   }
   rcpt_job *j = g_new0(rcpt_job, 1);
-  unsigned pf = (s->esmtp || s->lmtp ? SMTP_P_ESMTP : 0) |
-                (s->mail_utf8 ? SMTP_P_UTF8 : 0);
-  if (!smtp_parse_rcpt(c->arg, c->arg_len, pf, &j->r, &err)) {
+  char *copy = NULL;
+  const char *params;
+  if (!parse_path(s, c, false, &j->r.path, &copy, &params)) {
+    g_free(j);
+    return;
+  }
+  bool ok = smtp_parse_rcpt_params(params, strlen(params),
+                                   s->esmtp || s->lmtp ? SMTP_P_ESMTP : 0,
+                                   &j->r, &err);
+  g_free(copy);
+  if (!ok) {
     smtp_rcpt_clear(&j->r);
     g_free(j);
     smtp_error(s, err.code, err.text);
+    return;
+  }
+  if (!s->mail_utf8 && has_8bit(j->r.path)) {
+    smtp_rcpt_clear(&j->r);
+    g_free(j);
+    smtp_reply(s, 553, "5.6.7 Non-ASCII addresses require SMTPUTF8");
     return;
   }
   j->s = s;

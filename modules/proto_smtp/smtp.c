@@ -360,8 +360,9 @@ static int smtp_init(cursus_module_ctx *ctx, const cursus_host *host,
   smtp_ctx = ctx;
   if (host->process == CURSUS_PROC_WORKER &&
       (host->conn == NULL || host->queue == NULL ||
-       !CURSUS_HAS(host->queue, run_request))) {
-    *error_r = "the worker offers no connection or queue services";
+       !CURSUS_HAS(host->queue, run_request) ||
+       !CURSUS_HAS(host->lookup, parse_path))) {
+    *error_r = "the worker offers no connection, queue or lookup services";
     return CURSUS_PERMFAIL;
   }
   const char *banner = host->setting(ctx, "banner");

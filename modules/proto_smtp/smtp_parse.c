@@ -3,7 +3,6 @@
  */
 #include "smtp_parse.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 #include <glib.h>
 #include <cursus/channel.h>
@@ -53,233 +52,6 @@ bool smtp_parse_command(const char *line, size_t len, smtp_cmd *cmd,
     cmd->arg_len = len - n - 1;
   }
   return true;
-}
-
-/* ------------------------------------------------------------ pieces */
-
-static bool is_atext(unsigned char c) {
-  return g_ascii_isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* utf8_len - length of a valid UTF-8 sequence at S (at most MAX bytes),
- * 0 when invalid; only for bytes >= 0x80 */
-static size_t utf8_len(const char *s, size_t max) {
-  const gchar *end = NULL;
-  size_t want = (unsigned char)s[0] >= 0xf0   ? 4
-                : (unsigned char)s[0] >= 0xe0 ? 3
-                : (unsigned char)s[0] >= 0xc0 ? 2
-                                              : 0;
-  if (want == 0 || want > max)
-    return 0;
-  return g_utf8_validate(s, (gssize)want, &end) ? want : 0;
-}
-
-/* check_label_chars - a domain label of LEN bytes at S */
-static bool check_label(const char *s, size_t len, bool utf8, bool *nonascii) {
-  if (len == 0 || len > 63)
-    return false;
-  for (size_t i = 0; i < len;) {
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0x80) {
-      size_t l = utf8_len(s + i, len - i);
-      if (l == 0)
-        return false;
-      *nonascii = true;
-      i += l;
-      continue;
-    }
-    if (!(g_ascii_isalnum(c) || c == '-' || c == '_'))
-      return false;
-    if (c == '-' && (i == 0 || i == len - 1))
-      return false;
-    i++;
-  }
-  return utf8 || !*nonascii;
-}
-
-/* check_literal - "[...]" address literal, including the brackets */
-static bool check_literal(const char *s, size_t len) {
-  if (len < 3 || s[0] != '[' || s[len - 1] != ']')
-    return false;
-  char *inner = g_strndup(s + 1, len - 2);
-  bool ok = false;
-  unsigned char bin[16];
-  if (g_ascii_strncasecmp(inner, "IPv6:", 5) == 0) {
-    ok = inet_pton(AF_INET6, inner + 5, bin) == 1;
-  } else if (strchr(inner, ':') != NULL) {
-    /* General-address-literal: tag ":" 1*dcontent */
-    const char *colon = strchr(inner, ':');
-    ok = colon > inner && colon[1] != '\0';
-    for (const char *p = inner; ok && p < colon; p++)
-      ok = g_ascii_isalnum(*p) || *p == '-';
-    for (const char *p = colon + 1; ok && *p != '\0'; p++)
-      ok = (unsigned char)*p >= 33 && (unsigned char)*p <= 126 && *p != '[' &&
-           *p != ']' && *p != '\\';
-  } else {
-    ok = inet_pton(AF_INET, inner, bin) == 1;
-    /* only the dotted-quad form */
-    int dots = 0;
-    for (const char *p = inner; ok && *p != '\0'; p++) {
-      if (*p == '.')
-        dots++;
-      else if (!g_ascii_isdigit(*p))
-        ok = false;
-    }
-    ok = ok && dots == 3;
-  }
-  g_free(inner);
-  return ok;
-}
-
-/* check_domain - a domain or address literal of LEN bytes */
-static bool check_domain(const char *s, size_t len, bool utf8, bool *nonascii) {
-  if (len == 0 || len > SMTP_DOMAIN_MAX)
-    return false;
-  if (s[0] == '[')
-    return check_literal(s, len);
-  size_t start = 0;
-  for (size_t i = 0; i <= len; i++) {
-    if (i == len || s[i] == '.') {
-      if (!check_label(s + start, i - start, utf8, nonascii))
-        return false;
-      start = i + 1;
-    }
-  }
-  return true;
-}
-
-/* check_local - a Dot-string or Quoted-string local part */
-static bool check_local(const char *s, size_t len, bool utf8, bool *nonascii) {
-  if (len == 0 || len > SMTP_LOCAL_MAX)
-    return false;
-  if (s[0] == '"') {
-    if (len < 2 || s[len - 1] != '"')
-      return false;
-    for (size_t i = 1; i < len - 1;) {
-      unsigned char c = (unsigned char)s[i];
-      if (c == '\\') {
-        if (i + 1 >= len - 1 || (unsigned char)s[i + 1] < 32 ||
-            (unsigned char)s[i + 1] > 126)
-          return false;
-        i += 2;
-      } else if (c >= 0x80) {
-        size_t l = utf8_len(s + i, len - 1 - i);
-        if (l == 0)
-          return false;
-        *nonascii = true;
-        i += l;
-      } else if (c < 32 || c == '"' || c == 127) {
-        return false;
-      } else {
-        i++;
-      }
-    }
-    return utf8 || !*nonascii;
-  }
-  bool dot_ok = false;
-  for (size_t i = 0; i < len;) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '.') {
-      if (!dot_ok || i == len - 1)
-        return false;
-      dot_ok = false;
-      i++;
-    } else if (c >= 0x80) {
-      size_t l = utf8_len(s + i, len - i);
-      if (l == 0)
-        return false;
-      *nonascii = true;
-      dot_ok = true;
-      i += l;
-    } else if (is_atext(c)) {
-      dot_ok = true;
-      i++;
-    } else {
-      return false;
-    }
-  }
-  return utf8 || !*nonascii;
-}
-
-/* path_end - the index of the '>' closing the path that starts at S[0]
- * == '<', honouring quoted strings; LEN when there is none */
-static size_t path_end(const char *s, size_t len) {
-  bool quoted = false;
-  for (size_t i = 1; i < len; i++) {
-    if (quoted && s[i] == '\\') {
-      i++;
-    } else if (s[i] == '"') {
-      quoted = !quoted;
-    } else if (!quoted && s[i] == '>') {
-      return i;
-    }
-  }
-  return len;
-}
-
-/* Where a path was refused. */
-enum path_problem { PATH_OK, PATH_SYNTAX, PATH_UTF8, PATH_LONG };
-
-/* check_mailbox - "local@domain" (or the source-routed form, the route
- * is skipped); *START_R is where the mailbox starts */
-static enum path_problem check_mailbox(const char *s, size_t len, bool utf8,
-                                       bool postmaster_ok, size_t *start_r) {
-  size_t i = 0;
-  bool nonascii = false;
-  if (len > 0 && s[0] == '@') {
-    /* A-d-l ":" : checked, then ignored (RFC 5321 4.1.2) */
-    size_t colon = 0;
-    bool q = false;
-    for (size_t k = 0; k < len && colon == 0; k++) {
-      if (s[k] == '"')
-        q = !q;
-      if (!q && s[k] == ':')
-        colon = k;
-    }
-    if (colon == 0)
-      return PATH_SYNTAX;
-    size_t d = 0;
-    while (d < colon) {
-      if (s[d] != '@')
-        return PATH_SYNTAX;
-      size_t e = d + 1;
-      while (e < colon && s[e] != ',')
-        e++;
-      if (!check_domain(s + d + 1, e - d - 1, utf8, &nonascii))
-        return nonascii && !utf8 ? PATH_UTF8 : PATH_SYNTAX;
-      d = e + 1;
-    }
-    i = colon + 1;
-  }
-  *start_r = i;
-  /* the local part ends at the last '@' outside quotes */
-  size_t at = 0;
-  bool found = false, q = false;
-  for (size_t k = i; k < len; k++) {
-    if (q && s[k] == '\\') {
-      k++;
-      continue;
-    }
-    if (s[k] == '"')
-      q = !q;
-    else if (!q && s[k] == '@') {
-      at = k;
-      found = true;
-    }
-  }
-  if (!found) {
-    if (postmaster_ok && len - i == 10 &&
-        g_ascii_strncasecmp(s + i, "postmaster", 10) == 0)
-      return PATH_OK;
-    return PATH_SYNTAX;
-  }
-  if (at - i > SMTP_LOCAL_MAX || len - at - 1 > SMTP_DOMAIN_MAX)
-    return PATH_LONG;
-  bool ok = check_local(s + i, at - i, utf8, &nonascii) &&
-            check_domain(s + at + 1, len - at - 1, utf8, &nonascii);
-  if (!ok)
-    return nonascii && !utf8 ? PATH_UTF8 : PATH_SYNTAX;
-  return PATH_OK;
 }
 
 /* Parameters after the path: "KEY[=VALUE]" separated by spaces. */
@@ -384,81 +156,29 @@ static bool parse_size(const char *s, size_t len, uint64_t *v_r) {
   return true;
 }
 
-/* split_path - find the path in ARG after PREFIX ("FROM:"): its text
- * (inside the brackets) and where the parameters start */
-static bool split_path(const char *arg, size_t len, const char *prefix,
-                       unsigned flags, const char **path_r, size_t *path_len_r,
-                       const char **params_r, bool mail, smtp_err *err) {
+bool smtp_path_arg(const char *arg, size_t len, const char *prefix,
+                   unsigned flags, const char **rest_r, smtp_err *err) {
   size_t pl = strlen(prefix);
+  bool mail = prefix[0] == 'F';
   if (len < pl || g_ascii_strncasecmp(arg, prefix, pl) != 0)
     ERR(err, 501, mail ? "5.5.4 Syntax: MAIL FROM:<address>"
                        : "5.5.4 Syntax: RCPT TO:<address>");
   const char *s = arg + pl, *end = arg + len;
-  while (s < end && *s == ' ' && (flags & SMTP_P_LENIENT))
+  if (s < end && *s == ' ' && !(flags & SMTP_P_LENIENT))
+    ERR(err, 501, mail ? "5.1.7 Syntax: no space after MAIL FROM:"
+                       : "5.1.3 Syntax: no space after RCPT TO:");
+  while (s < end && *s == ' ')
     s++;
   if (s >= end)
     ERR(err, 501, mail ? "5.5.4 Syntax: MAIL FROM:<address>"
                        : "5.5.4 Syntax: RCPT TO:<address>");
-  if (*s != '<') {
-    if (!(flags & SMTP_P_LENIENT))
-      ERR(err, 501, mail ? "5.1.7 Sender address must be in angle brackets"
-                         : "5.1.3 Recipient address must be in angle brackets");
-    const char *e = s;
-    while (e < end && *e != ' ')
-      e++;
-    *path_r = s;
-    *path_len_r = (size_t)(e - s);
-    *params_r = e;
-    return true;
-  }
-  size_t close = path_end(s, (size_t)(end - s));
-  if (close == (size_t)(end - s))
-    ERR(err, 501, mail ? "5.1.7 Sender address: missing closing >"
-                       : "5.1.3 Recipient address: missing closing >");
-  if (close + 1 > SMTP_PATH_MAX)
-    ERR(err, 501, mail ? "5.1.7 Sender address too long"
-                       : "5.1.3 Recipient address too long");
-  *path_r = s + 1;
-  *path_len_r = close - 1;
-  *params_r = s + close + 1;
-  if (*params_r < end && **params_r != ' ')
-    ERR(err, 501, "5.5.4 Syntax: a space must follow the address");
+  *rest_r = s;
   return true;
 }
 
-/* finish_path - check the path text and copy the mailbox out */
-static bool finish_path(const char *path, size_t len, unsigned flags, bool mail,
-                        char **out, smtp_err *err) {
-  if (len == 0) {
-    if (!mail)
-      ERR(err, 501, "5.1.3 The null address is not a valid recipient");
-    *out = g_strdup("");
-    return true;
-  }
-  size_t start = 0;
-  switch (check_mailbox(path, len, (flags & SMTP_P_UTF8) != 0, !mail, &start)) {
-  case PATH_OK:
-    break;
-  case PATH_UTF8:
-    ERR(err, 553, "5.6.7 Non-ASCII addresses require SMTPUTF8");
-  case PATH_LONG:
-    ERR(err, 501, mail ? "5.1.7 Sender address too long"
-                       : "5.1.3 Recipient address too long");
-  default:
-    ERR(err, 501, mail ? "5.1.7 Bad sender address syntax"
-                       : "5.1.3 Bad recipient address syntax");
-  }
-  *out = g_strndup(path + start, len - start);
-  return true;
-}
-
-bool smtp_parse_mail(const char *arg, size_t len, unsigned flags,
-                     smtp_mail *m, smtp_err *err) {
-  const char *path, *params, *end = arg + len;
-  size_t path_len;
-  memset(m, 0, sizeof(*m));
-  if (!split_path(arg, len, "FROM:", flags, &path, &path_len, &params, true, err))
-    return false;
+bool smtp_parse_mail_params(const char *params, size_t len, unsigned flags,
+                            smtp_mail *m, smtp_err *err) {
+  const char *end = params + len;
   param p;
   bool bad = false;
   unsigned seen = 0;
@@ -513,8 +233,7 @@ bool smtp_parse_mail(const char *arg, size_t len, unsigned flags,
       ERR(err, 501, "5.5.4 Parameter given twice");
     seen |= bit;
   }
-  unsigned pf = flags | (m->smtputf8 ? SMTP_P_UTF8 : 0);
-  return finish_path(path, path_len, pf, true, &m->path, err);
+  return true;
 }
 
 void smtp_mail_clear(smtp_mail *m) {
@@ -571,13 +290,9 @@ static char *parse_orcpt(const char *s, size_t len) {
   return out;
 }
 
-bool smtp_parse_rcpt(const char *arg, size_t len, unsigned flags,
-                     smtp_rcpt *r, smtp_err *err) {
-  const char *path, *params, *end = arg + len;
-  size_t path_len;
-  memset(r, 0, sizeof(*r));
-  if (!split_path(arg, len, "TO:", flags, &path, &path_len, &params, false, err))
-    return false;
+bool smtp_parse_rcpt_params(const char *params, size_t len, unsigned flags,
+                            smtp_rcpt *r, smtp_err *err) {
+  const char *end = params + len;
   param p;
   bool bad = false;
   unsigned seen = 0;
@@ -603,7 +318,7 @@ bool smtp_parse_rcpt(const char *arg, size_t len, unsigned flags,
       ERR(err, 501, "5.5.4 Parameter given twice");
     seen |= bit;
   }
-  return finish_path(path, path_len, flags, false, &r->path, err);
+  return true;
 }
 
 void smtp_rcpt_clear(smtp_rcpt *r) {

@@ -2,11 +2,11 @@
  * smtp_parse.h - SMTP and LMTP command lines, paths and ESMTP parameters
  *
  * Pure code (no I/O, no host calls) so it can be fuzzed
- * (tests/fuzz/fuzz_smtpcmd.c): the verb of a command line, the path of
- * MAIL FROM / RCPT TO checked against RFC 5321 (with RFC 6531 UTF-8 when
- * allowed), the parameters of RFC 1870 (SIZE), 1652/3030 (BODY), 3461
+ * (tests/fuzz/fuzz_smtpcmd.c): the verb of a command line, the parameters
+ * of MAIL FROM and RCPT TO of RFC 1870 (SIZE), 1652/3030 (BODY), 3461
  * (RET, ENVID, NOTIFY, ORCPT), 4954 (AUTH) and 6531 (SMTPUTF8), xtext,
- * and BDAT's arguments.  A refusal is an smtp_err: the reply code, the
+ * and BDAT's arguments.  The path itself is parsed by the host
+ * (host->lookup->parse_path), the same parser the rewrite rules use.  A refusal is an smtp_err: the reply code, the
  * enhanced status code and a short text, all static.
  */
 #ifndef CURSUS_SMTP_PARSE_H
@@ -84,19 +84,23 @@ typedef struct smtp_rcpt {
 /* Parser options. */
 enum smtp_parse_flags {
   SMTP_P_ESMTP = 1u << 0,    /* EHLO/LHLO was used: parameters allowed */
-  SMTP_P_UTF8 = 1u << 1,     /* SMTPUTF8 given on MAIL: UTF-8 paths ok */
   SMTP_P_LENIENT = 1u << 2,  /* accept a path without angle brackets and
                                 a space after the colon */
 };
 
-/* smtp_parse_mail - ARG of MAIL (starting with "FROM:").  False with
- * *err; free OUT with smtp_mail_clear either way. */
-bool smtp_parse_mail(const char *arg, size_t len, unsigned flags,
-                     smtp_mail *out, smtp_err *err);
+/* smtp_path_arg - the path and parameters after PREFIX ("FROM:" or
+ * "TO:") of ARG; a space after the colon only in LENIENT mode */
+bool smtp_path_arg(const char *arg, size_t len, const char *prefix,
+                   unsigned flags, const char **rest_r, smtp_err *err);
+/* smtp_parse_mail_params - the ESMTP parameters of MAIL (after the path);
+ * OUT->path is left to the caller.  False with *err; free OUT with
+ * smtp_mail_clear either way. */
+bool smtp_parse_mail_params(const char *params, size_t len, unsigned flags,
+                            smtp_mail *out, smtp_err *err);
 void smtp_mail_clear(smtp_mail *m);
-/* smtp_parse_rcpt - ARG of RCPT (starting with "TO:") */
-bool smtp_parse_rcpt(const char *arg, size_t len, unsigned flags,
-                     smtp_rcpt *out, smtp_err *err);
+/* smtp_parse_rcpt_params - the same for RCPT */
+bool smtp_parse_rcpt_params(const char *params, size_t len, unsigned flags,
+                            smtp_rcpt *out, smtp_err *err);
 void smtp_rcpt_clear(smtp_rcpt *r);
 /* smtp_parse_bdat - "SIZE [LAST]" */
 bool smtp_parse_bdat(const char *arg, size_t len, uint64_t *size_r,
