@@ -28,6 +28,9 @@ libcursus_core_la_SOURCES = \
 	core/queue/qwrite.c core/queue/qwrite.h \
 	core/queue/qnotify.c core/queue/qnotify.h \
 	core/queue/qconfig.c core/queue/qconfig.h \
+	core/queue/admit.c core/queue/admit.h \
+	core/queue/enqueue.c core/queue/enqueue.h \
+	core/queue/hostq.c core/queue/hostq.h \
 	core/addr/addr.c core/addr/addr.h \
 	core/addr/addrlist.c core/addr/addrlist.h \
 	core/mapping/pattern.c core/mapping/pattern.h \

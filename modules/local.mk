@@ -1,4 +1,5 @@
 ## modules/local.mk - every module's fragment
 
+include $(srcdir)/modules/proto_smtp/local.mk
 include $(srcdir)/modules/dir_ldif/local.mk
 include $(srcdir)/modules/store_cursus/local.mk

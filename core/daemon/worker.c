@@ -16,6 +16,8 @@
 #include "handoff.h"
 #include "main/commands.h"
 #include "module/host.h"
+#include "queue/hostq.h"
+#include "queue/qconfig.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -163,6 +165,11 @@ static void on_stop(daemon_ctx *d) {
 }
 
 static void on_refresh(daemon_ctx *d) {
+  char *error = NULL;
+  if (!queue_process_setup(d->cfg, &error)) {
+    log_error("%s", error);
+    g_free(error);
+  }
   dir_service_refresh(d->cfg);
   auth_service_refresh(d->cfg);
 }
@@ -201,6 +208,10 @@ int cmd_worker(cmd_ctx *ctx) {
   if (error != NULL)
     log_fatal("%s", error);
   host_set_conn(conn_ops());
+  if (!queue_process_setup(d.cfg, &error))
+    log_fatal("%s", error);
+  queue_clean_tmp(d.cfg->queue_dir);
+  host_set_queue(hostq_ops(d.loop));
   /* the service's protocol first, then what it may need */
   if (!module_init(ws.mod, &error))
     log_fatal("%s", error);
@@ -217,6 +228,8 @@ int cmd_worker(cmd_ctx *ctx) {
   g_array_free(ws.unsent, TRUE);
   ev_timer_free(&ws.exit_timer);
   conn_tls_free(&ws.tls);
+  /* commits still on their way to disk end before the process does */
+  qwrite_stop();
   auth_service_stop();
   dir_service_stop();
   daemon_finish(&d);
