@@ -3,3 +3,4 @@
 include $(srcdir)/modules/proto_smtp/local.mk
 include $(srcdir)/modules/dir_ldif/local.mk
 include $(srcdir)/modules/store_cursus/local.mk
+include $(srcdir)/modules/dir_ldap/local.mk

@@ -87,3 +87,14 @@ TESTS += tests/unit/test_queue
 # integration tests: real daemons on loopback, driven by pytest
 TESTS += tests/run-pytest.sh
 EXTRA_DIST += tests/run-pytest.sh tests/integration
+
+check_LTLIBRARIES += tests/modules/test_auth.la
+tests_modules_test_auth_la_SOURCES = tests/modules/test_auth.c
+tests_modules_test_auth_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_auth_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/test_dirproto.la
+tests_modules_test_dirproto_la_SOURCES = tests/modules/test_dirproto.c
+tests_modules_test_dirproto_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL) $(GLIB_CFLAGS)
+tests_modules_test_dirproto_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+tests_modules_test_dirproto_la_LIBADD = $(GLIB_LIBS)
