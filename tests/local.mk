@@ -66,3 +66,25 @@ tests_modules_bad_bad_init_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
 # integration tests: real daemons on loopback, driven by pytest
 TESTS += tests/run-pytest.sh
 EXTRA_DIST += tests/run-pytest.sh tests/integration
+
+# mapping functions and URLs for the rewrite tests
+check_LTLIBRARIES += tests/modules/test_mapfn.la
+tests_modules_test_mapfn_la_SOURCES = tests/modules/test_mapfn.c
+tests_modules_test_mapfn_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_mapfn_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+# unit tests (Check) of addresses, mappings, rewriting and resolving
+RW_UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(TC_CFLAGS)
+RW_UNIT_LDADD = libcursus-core.la $(GLIB_LIBS) $(CHECK_LIBS) $(TC_LIBS)
+check_PROGRAMS += tests/unit/test_addr tests/unit/test_mapping tests/unit/test_rewrite
+TESTS += tests/unit/test_addr tests/unit/test_mapping tests/unit/test_rewrite
+tests_unit_test_addr_SOURCES = tests/unit/test_addr.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_addr_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_addr_LDADD = $(RW_UNIT_LDADD)
+tests_unit_test_mapping_SOURCES = tests/unit/test_mapping.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_mapping_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_mapping_LDADD = $(RW_UNIT_LDADD)
+tests_unit_test_rewrite_SOURCES = tests/unit/test_rewrite.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_rewrite_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_rewrite_LDADD = $(RW_UNIT_LDADD)
+EXTRA_DIST += tests/data

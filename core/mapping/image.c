@@ -312,7 +312,9 @@ char *image_describe(const image *img) {
 
 static bool put(TCHDB *hdb, GByteArray *key, GVariant *v, char **error_r) {
   g_variant_ref_sink(v);
-  bool ok = tchdbput(hdb, key->data, (int)key->len, g_variant_get_data(v),
+  /* an empty array serialises to no data at all */
+  const void *data = g_variant_get_data(v);
+  bool ok = tchdbput(hdb, key->data, (int)key->len, data != NULL ? data : "",
                      (int)g_variant_get_size(v));
   if (!ok)
     *error_r = g_strdup(tchdberrmsg(tchdbecode(hdb)));

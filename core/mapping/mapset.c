@@ -289,7 +289,9 @@ bool mapset_read(mapset *ms, const char *path, const char *base_dir,
                    "its name in column 1, then a blank line)");
         continue;
       }
-      if (state == IN_ENTRIES)
+      /* the blank line after a table's name also ends a table without
+       * entries (one served by a source) */
+      if (state == IN_ENTRIES && t != NULL && t->entries->len > 0)
         diag_error(d, l->file, l->line,
                    "table name must follow a blank line (or indent this "
                    "entry)");
