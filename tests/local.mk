@@ -73,6 +73,11 @@ tests_modules_test_mapfn_la_SOURCES = tests/modules/test_mapfn.c
 tests_modules_test_mapfn_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
 tests_modules_test_mapfn_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
 
+check_LTLIBRARIES += tests/modules/test_lookup.la
+tests_modules_test_lookup_la_SOURCES = tests/modules/test_lookup.c
+tests_modules_test_lookup_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_lookup_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
 # unit tests (Check) of addresses, mappings, rewriting and resolving
 RW_UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(TC_CFLAGS)
 RW_UNIT_LDADD = libcursus-core.la $(GLIB_LIBS) $(CHECK_LIBS) $(TC_LIBS)

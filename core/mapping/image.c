@@ -69,7 +69,7 @@ int image_open(const char *dir, image **img_r, char **error_r) {
   char *text = NULL, *trust = NULL;
   GError *error = NULL;
   *img_r = NULL;
-  if (!bundle_active() && !g_file_test(cur_path, G_FILE_TEST_EXISTS)) {
+  if (!bundle_exists(cur_path)) {
     g_free(cur_path);
     return CURSUS_NONE;
   }
