@@ -4,3 +4,6 @@ include $(srcdir)/modules/proto_smtp/local.mk
 include $(srcdir)/modules/dir_ldif/local.mk
 include $(srcdir)/modules/store_cursus/local.mk
 include $(srcdir)/modules/dir_ldap/local.mk
+include $(srcdir)/modules/map_file/local.mk
+include $(srcdir)/modules/map_tcdb/local.mk
+include $(srcdir)/modules/map_ldap/local.mk

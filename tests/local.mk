@@ -98,3 +98,29 @@ tests_modules_test_dirproto_la_SOURCES = tests/modules/test_dirproto.c
 tests_modules_test_dirproto_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL) $(GLIB_CFLAGS)
 tests_modules_test_dirproto_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
 tests_modules_test_dirproto_la_LIBADD = $(GLIB_LIBS)
+# mapping functions and URLs for the rewrite tests
+check_LTLIBRARIES += tests/modules/test_mapfn.la
+tests_modules_test_mapfn_la_SOURCES = tests/modules/test_mapfn.c
+tests_modules_test_mapfn_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_mapfn_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/test_lookup.la
+tests_modules_test_lookup_la_SOURCES = tests/modules/test_lookup.c
+tests_modules_test_lookup_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_lookup_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+# unit tests (Check) of addresses, mappings, rewriting and resolving
+RW_UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(TC_CFLAGS)
+RW_UNIT_LDADD = libcursus-core.la $(GLIB_LIBS) $(CHECK_LIBS) $(TC_LIBS)
+check_PROGRAMS += tests/unit/test_addr tests/unit/test_mapping tests/unit/test_rewrite
+TESTS += tests/unit/test_addr tests/unit/test_mapping tests/unit/test_rewrite
+tests_unit_test_addr_SOURCES = tests/unit/test_addr.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_addr_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_addr_LDADD = $(RW_UNIT_LDADD)
+tests_unit_test_mapping_SOURCES = tests/unit/test_mapping.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_mapping_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_mapping_LDADD = $(RW_UNIT_LDADD)
+tests_unit_test_rewrite_SOURCES = tests/unit/test_rewrite.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_rewrite_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_rewrite_LDADD = $(RW_UNIT_LDADD)
+EXTRA_DIST += tests/data

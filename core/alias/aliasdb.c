@@ -268,7 +268,7 @@ static alias_def *define(reader *r, const srcline *l) {
 
 bool aliasdb_read(aliasdb *db, const char *path, const char *base_dir,
                   bool optional, diag *d) {
-  if (optional && !g_file_test(path, G_FILE_TEST_EXISTS))
+  if (optional && !bundle_exists(path))
     return true;
   srcfile *src = srcfile_read(path, base_dir, d);
   if (src == NULL)
