@@ -1,2 +1,3 @@
 ## modules/local.mk - every module's fragment
 
+include $(srcdir)/modules/proto_imap/local.mk
