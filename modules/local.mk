@@ -1,3 +1,4 @@
 ## modules/local.mk - every module's fragment
 
 include $(srcdir)/modules/proto_imap/local.mk
+include $(srcdir)/modules/proto_pop3/local.mk

@@ -14,19 +14,8 @@ enum list_return {
   RET_STATUS = 1u << 3,
 };
 
-typedef struct list_args {
-  unsigned select;  /* enum cursus_store_list_flag */
-  unsigned ret;     /* enum list_return */
-  bool extended;    /* the LIST-EXTENDED syntax was used */
-  bool lsub;
-  const char *reference;
-  GPtrArray *patterns; /* const char* (parser-owned) */
-  GArray *status_items;
-  bool remote;
-} list_args;
-
 /* parse_options - "(OPT OPT ...)" into selection or return bits */
-static bool parse_options(imap_parser *ip, list_args *a, bool selection) {
+static bool parse_options(imap_parser *ip, imap_list_args *a, bool selection) {
   if (!imap_parse_char(ip, '('))
     return false;
   for (bool first = true; !imap_parse_peek(ip, ')'); first = false) {
@@ -65,10 +54,8 @@ static bool parse_options(imap_parser *ip, list_args *a, bool selection) {
   return true;
 }
 
-static bool parse_list(imap_session *s, imap_cmd *cmd, list_args *a) {
-  imap_parser *ip = &cmd->parser;
+bool imap_list_parse(imap_parser *ip, imap_list_args *a) {
   const char *pattern;
-  (void)s;
   a->patterns = g_ptr_array_new();
   a->status_items = imap_parser_array(ip, sizeof(guint));
   if (!imap_parse_sp(ip))
@@ -122,7 +109,7 @@ static bool parse_list(imap_session *s, imap_cmd *cmd, list_args *a) {
 
 typedef struct list_ctx {
   imap_session *s;
-  list_args *a;
+  imap_list_args *a;
   GPtrArray *lines;  /* char*: LIST responses */
   GPtrArray *names;  /* char*: mailbox name for STATUS, NULL if none */
 } list_ctx;
@@ -130,7 +117,7 @@ typedef struct list_ctx {
 static int on_entry(void *data, const cursus_store_list_entry *e) {
   list_ctx *lc = data;
   imap_session *s = lc->s;
-  list_args *a = lc->a;
+  imap_list_args *a = lc->a;
   GString *line = g_string_new(a->lsub ? "* LSUB (" : "* LIST (");
   bool first = true;
   uint32_t at = e->attributes;
@@ -185,7 +172,7 @@ static int on_entry(void *data, const cursus_store_list_entry *e) {
 }
 
 /* root_response - LIST "" "": the hierarchy separator */
-static void root_response(imap_session *s, list_args *a) {
+static void root_response(imap_session *s, imap_list_args *a) {
   size_t n = 0;
   const cursus_store_namespace *ns = STORE->user_namespaces(s->user, &n);
   char sep = n > 0 ? ns[0].separator : '/';
@@ -199,10 +186,10 @@ static void root_response(imap_session *s, list_args *a) {
 }
 
 bool imap_cmd_list(imap_session *s, imap_cmd *cmd) {
-  list_args a = {0};
+  imap_list_args a = {0};
   const char *error = NULL;
   a.lsub = strcmp(cmd->name, "LSUB") == 0;
-  if (!parse_list(s, cmd, &a)) {
+  if (!imap_list_parse(&cmd->parser, &a)) {
     if (a.patterns != NULL)
       g_ptr_array_free(a.patterns, TRUE);
     return imap_cmd_bad(s, cmd);

@@ -363,6 +363,22 @@ typedef struct append_args {
  * literal: true when the literal is an APPEND's message */
 bool imap_append_parse(imap_parser *ip, append_args *a);
 
+/* ---- imap-list.c ---- */
+typedef struct imap_list_args {
+  unsigned select;  /* enum cursus_store_list_flag */
+  unsigned ret;     /* enum list_return */
+  bool extended;    /* the LIST-EXTENDED syntax was used */
+  bool lsub;             /* set by the caller: LSUB syntax */
+  const char *reference;
+  GPtrArray *patterns; /* const char* (parser-owned); the array is the
+                          caller's to free */
+  GArray *status_items;
+  bool remote;
+} imap_list_args;
+
+/* imap_list_parse - the arguments of LIST/LSUB (extended syntax too) */
+bool imap_list_parse(imap_parser *ip, imap_list_args *a);
+
 /* ---- imap-acl.c ---- */
 /* imap_parse_rights - RFC 4314 rights letters into bits */
 bool imap_parse_rights(const char *text, uint32_t *rights_r);
@@ -370,8 +386,6 @@ bool imap_parse_rights(const char *text, uint32_t *rights_r);
 void imap_append_rights(GString *out, uint32_t rights);
 
 /* ---- login (imap-login.c) ---- */
-/* imap_login_success - the user is authenticated: open the store */
-void imap_login_start_session(imap_session *s, imap_cmd *cmd);
 void imap_login_cleanup(imap_session *s);
 
 #endif

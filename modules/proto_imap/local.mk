@@ -16,12 +16,14 @@ PROTO_IMAP_SOURCES = \
 	modules/proto_imap/imap-message.c \
 	modules/proto_imap/imap-search.c modules/proto_imap/imap-search.h \
 	modules/proto_imap/imap-sort.c modules/proto_imap/imap-sort.h \
+	modules/proto_imap/imap-subject.c \
 	modules/proto_imap/imap-thread.c \
 	modules/proto_imap/imap-append.c \
 	modules/proto_imap/imap-idle.c \
 	modules/proto_imap/imap-acl.c \
 	modules/common/svcaccess.c modules/common/svcaccess.h \
-	modules/common/userlimit.c modules/common/userlimit.h
+	modules/common/userlimit.c modules/common/userlimit.h \
+	modules/common/login.c modules/common/login.h
 modules_proto_imap_proto_imap_la_SOURCES = $(PROTO_IMAP_SOURCES)
 modules_proto_imap_proto_imap_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL) \
 	$(GLIB_CFLAGS) $(GMIME_CFLAGS)
