@@ -6,3 +6,4 @@ dist_doc_DATA += \
 	docs/processes.md \
 	docs/channel-keywords.md \
 	docs/dispatcher.md
+dist_doc_DATA += docs/queue-format.md

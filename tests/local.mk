@@ -77,6 +77,13 @@ tests_modules_bad_bad_init_la_SOURCES = tests/modules/bad/bad_init.c
 tests_modules_bad_bad_init_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
 tests_modules_bad_bad_init_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
 
+# unit tests of the queue (Check)
+check_PROGRAMS += tests/unit/test_queue
+tests_unit_test_queue_SOURCES = tests/unit/test_queue.c
+tests_unit_test_queue_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_queue_LDADD = $(UNIT_LDADD) $(ZLIB_LIBS)
+TESTS += tests/unit/test_queue
+
 # integration tests: real daemons on loopback, driven by pytest
 TESTS += tests/run-pytest.sh
 EXTRA_DIST += tests/run-pytest.sh tests/integration

@@ -11,6 +11,7 @@ endif
 FUZZ_COMMON_LDADD = libcursus-core.la $(GLIB_LIBS)
 
 FUZZ_TARGETS = optfile imtacnf
+FUZZ_TARGETS += qfile
 check_PROGRAMS += tests/fuzz/fuzz_optfile tests/fuzz/fuzz_imtacnf
 tests_fuzz_fuzz_optfile_SOURCES = tests/fuzz/fuzz_optfile.c tests/fuzz/driver.c
 tests_fuzz_fuzz_optfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
@@ -34,6 +35,12 @@ tests_fuzz_fuzz_pop3_SOURCES = tests/fuzz/fuzz_pop3.c tests/fuzz/driver.c \
 tests_fuzz_fuzz_pop3_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_pop3_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_pop3_LDADD = $(GLIB_LIBS)
+
+check_PROGRAMS += tests/fuzz/fuzz_qfile
+tests_fuzz_fuzz_qfile_SOURCES = tests/fuzz/fuzz_qfile.c tests/fuzz/driver.c
+tests_fuzz_fuzz_qfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_qfile_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_qfile_LDADD = $(FUZZ_COMMON_LDADD)
 
 TESTS += tests/fuzz/run-corpus.sh
 EXTRA_DIST += tests/fuzz/run-corpus.sh tests/fuzz/README.md tests/fuzz/corpus

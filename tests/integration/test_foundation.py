@@ -305,3 +305,25 @@ def test_every_dispatcher_option_is_documented():
     doc = open(os.path.join(SRCDIR, "docs", "dispatcher.md")).read()
     missing = [n for n in names if "`%s`" % n not in doc]
     assert not missing, missing
+
+
+def test_session_accounting_survives_churn(cursus):
+    """Thousands of short connections: the dispatcher hears of every close,
+    so a service at its session limit admits new sessions again."""
+    srv = echo_server(cursus, dispatcher_global="MAX_SESSIONS=40\nMAX_CONNS=100")
+    srv.start()
+    port = srv.port("ECHO")
+    for _ in range(50):
+        batch = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+        for s in batch:
+            s.close()
+    # every slot must come back: 40 concurrent sessions greet, the 41st is busy
+    def all_slots_free():
+        clients = [Client(port) for _ in range(40)]
+        ok = all(c.line().startswith("+OK echo") for c in clients)
+        extra = Client(port)
+        busy = extra.line() == "-ERR busy\r\n"
+        for c in clients + [extra]:
+            c.close()
+        return ok and busy
+    assert srv.wait_until(all_slots_free, timeout=20, interval=0.5)

@@ -84,16 +84,20 @@ static void safe_name(const char *addr, char *out, size_t size) {
   out[i] = '\0';
 }
 
-/* copy_fd - copy the message content to OUT */
-static int copy_fd(int in, int out) {
+/* copy_fd - copy the SIZE content bytes at OFFSET of IN to OUT */
+static int copy_fd(int in, uint64_t offset, uint64_t size, int out) {
   char buf[65536];
-  off_t off = 0;
+  off_t off = (off_t)offset;
   for (;;) {
-    ssize_t n = pread(in, buf, sizeof(buf), off);
+    uint64_t left = offset + size - (uint64_t)off;
+    if (left == 0)
+      return 0;
+    ssize_t n = pread(in, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf),
+                      off);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
-      return (int)n;
+      return n == 0 ? -1 : (int)n;
     for (ssize_t done = 0; done < n;) {
       ssize_t w = write(out, buf + done, (size_t)(n - done));
       if (w < 0 && errno == EINTR)
@@ -108,6 +112,7 @@ static int copy_fd(int in, int out) {
 
 /* drop_one - write one recipient's copy durably */
 static int drop_one(drop_channel *d, cursus_message *msg, int fd,
+                    uint64_t offset, uint64_t size,
                     const cursus_recipient *rcpt, const char **why_r) {
   char name[256], dir[4096], tmp[4200], final[4200];
   safe_name(rcpt->address, name, sizeof(name));
@@ -123,7 +128,7 @@ static int drop_one(drop_channel *d, cursus_message *msg, int fd,
     *why_r = "cannot create the message file";
     return CURSUS_TEMPFAIL;
   }
-  int rc = copy_fd(fd, out);
+  int rc = copy_fd(fd, offset, size, out);
   if (rc < 0 || fsync(out) < 0) {
     close(out);
     unlink(tmp);
@@ -146,8 +151,8 @@ static int drop_one(drop_channel *d, cursus_message *msg, int fd,
 
 static int drop_deliver(void *data, cursus_message *msg, const char **error_r) {
   drop_channel *d = data;
-  uint64_t size;
-  int fd = host->queue->content_fd(msg, &size);
+  uint64_t offset, size;
+  int fd = host->queue->content_fd(msg, &offset, &size);
   if (fd < 0) {
     *error_r = "cannot read the queued message";
     return CURSUS_TEMPFAIL;
@@ -157,7 +162,7 @@ static int drop_deliver(void *data, cursus_message *msg, const char **error_r) {
     const cursus_recipient *r = host->queue->recipient(msg, i);
     const char *why = NULL;
     cursus_result res = {.remote = NULL};
-    res.status = drop_one(d, msg, fd, r, &why);
+    res.status = drop_one(d, msg, fd, offset, size, r, &why);
     res.code = res.status == CURSUS_OK ? "2.0.0" : "4.3.0";
     res.text = res.status == CURSUS_OK ? "dropped" : why;
     host->queue->rcpt_result(msg, i, &res);
