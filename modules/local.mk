@@ -3,3 +3,4 @@
 include $(srcdir)/modules/proto_imap/local.mk
 include $(srcdir)/modules/proto_pop3/local.mk
 include $(srcdir)/modules/dir_ldif/local.mk
+include $(srcdir)/modules/store_cursus/local.mk
