@@ -88,5 +88,5 @@ cursus_SOURCES = \
 	core/daemon/handoff.c core/daemon/handoff.h \
 	core/daemon/job_controller.c \
 	core/daemon/stored.c
-cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
-cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS)
+cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
+cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS)

@@ -1,6 +1,8 @@
 ## modules/local.mk - every module's fragment
 
 include $(srcdir)/modules/proto_smtp/local.mk
+include $(srcdir)/modules/proto_imap/local.mk
+include $(srcdir)/modules/proto_pop3/local.mk
 include $(srcdir)/modules/dir_ldif/local.mk
 include $(srcdir)/modules/store_cursus/local.mk
 include $(srcdir)/modules/dir_ldap/local.mk

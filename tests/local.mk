@@ -124,3 +124,14 @@ tests_unit_test_rewrite_SOURCES = tests/unit/test_rewrite.c tests/unit/rwtest.c 
 tests_unit_test_rewrite_CFLAGS = $(RW_UNIT_CFLAGS)
 tests_unit_test_rewrite_LDADD = $(RW_UNIT_LDADD)
 EXTRA_DIST += tests/data
+# the access protocols' grammar and shared parts (IMAP, POP3, filters)
+check_PROGRAMS += tests/unit/test_imap tests/unit/test_access
+tests_unit_test_imap_SOURCES = tests/unit/test_imap.c $(PROTO_IMAP_SOURCES)
+tests_unit_test_imap_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GMIME_CFLAGS)
+tests_unit_test_imap_LDADD = $(CHECK_LIBS) $(GLIB_LIBS) $(GMIME_LIBS)
+tests_unit_test_access_SOURCES = tests/unit/test_access.c \
+	modules/common/svcaccess.c modules/common/userlimit.c \
+	modules/common/login.c modules/proto_pop3/pop3-parse.c
+tests_unit_test_access_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_access_LDADD = $(CHECK_LIBS) $(GLIB_LIBS)
+TESTS += tests/unit/test_imap tests/unit/test_access
