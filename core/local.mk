@@ -27,9 +27,16 @@ libcursus_core_la_SOURCES = \
 	core/queue/queue.c core/queue/queue.h \
 	core/queue/qwrite.c core/queue/qwrite.h \
 	core/queue/qnotify.c core/queue/qnotify.h \
-	core/queue/qconfig.c core/queue/qconfig.h
-libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
-libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(LIBS)
+	core/queue/qconfig.c core/queue/qconfig.h \
+	core/jobs/schedule.c core/jobs/schedule.h \
+	core/jobs/jobproto.c core/jobs/jobproto.h \
+	core/jobs/dsn.c core/jobs/dsn.h \
+	core/jobs/notice.c core/jobs/notice.h \
+	core/jobs/dequeue.c core/jobs/dequeue.h \
+	core/jobs/qcache.c core/jobs/qcache.h \
+	core/jobs/jobctl.c core/jobs/jobctl.h
+libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(GMIME_CFLAGS)
+libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(GMIME_LIBS) $(LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined
 
 sbin_PROGRAMS += cursus
@@ -44,6 +51,8 @@ cursus_SOURCES = \
 	core/daemon/worker.c core/daemon/conn.c core/daemon/conn.h \
 	core/daemon/handoff.c core/daemon/handoff.h \
 	core/daemon/job_controller.c \
+	core/daemon/channel_job.c \
+	core/main/cmd_qm.c \
 	core/daemon/stored.c
 cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS)
