@@ -9,3 +9,4 @@ include $(srcdir)/modules/dir_ldap/local.mk
 include $(srcdir)/modules/map_file/local.mk
 include $(srcdir)/modules/map_tcdb/local.mk
 include $(srcdir)/modules/map_ldap/local.mk
+include $(srcdir)/modules/channel_smtp/local.mk

@@ -50,6 +50,8 @@ const conf_key conf_core_keys[] = {
       "bytes per block (blocklimit, the message log)"),
     K("mta", "block_limit", INTEGER, "51200",
       "largest message in blocks on every channel (0: no limit)"),
+    K("mta", "notice_unit", DURATION, "86400",
+      "unit of the notices keyword (classic RETURN_UNITS: a day)"),
     K("mta", "max_received", INTEGER, "50",
       "more Received: fields than this is a mail loop: refused"),
 
