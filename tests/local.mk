@@ -87,3 +87,10 @@ TESTS += tests/unit/test_queue
 # integration tests: real daemons on loopback, driven by pytest
 TESTS += tests/run-pytest.sh
 EXTRA_DIST += tests/run-pytest.sh tests/integration
+
+# unit tests of the message store through the store ABI (Check)
+check_PROGRAMS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_store
