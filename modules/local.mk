@@ -10,3 +10,4 @@ include $(srcdir)/modules/map_file/local.mk
 include $(srcdir)/modules/map_tcdb/local.mk
 include $(srcdir)/modules/map_ldap/local.mk
 include $(srcdir)/modules/channel_smtp/local.mk
+include $(srcdir)/modules/channel_store/local.mk
