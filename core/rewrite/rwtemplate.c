@@ -961,10 +961,17 @@ static int assemble(ev *e, GPtrArray *parts, const char *seps,
 
 static void gstring_free(void *p) { g_string_free(p, TRUE); }
 
+/* owned_free - an element of ev.owned (rw_tmpl_free takes a pointer to
+ * the pointer) */
+static void owned_free(void *p) {
+  rw_tmpl *t = p;
+  rw_tmpl_free(&t);
+}
+
 int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
                  rw_outcome *out, char **error_r) {
   ev e = {.s = s, .sit = sit, .error_r = error_r,
-          .owned = g_ptr_array_new_with_free_func((GDestroyNotify)rw_tmpl_free)};
+          .owned = g_ptr_array_new_with_free_func(owned_free)};
   GPtrArray *flat = g_ptr_array_new();
   GPtrArray *parts = g_ptr_array_new_with_free_func(gstring_free);
   GPtrArray *lists[4] = {NULL, NULL, NULL, NULL};

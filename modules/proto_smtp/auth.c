@@ -160,7 +160,14 @@ static void step(smtp_session *s, char *in, size_t in_len) {
 }
 
 void smtp_auth_start(smtp_session *s, const char *arg, size_t len) {
-  if (!smtp_auth_offered(s)) {
+  bool any = false;
+  if (smtp_auth_offered(s)) {
+    cursus_buf mechs = {0};
+    smtp_auth_mechanisms(s, &mechs);
+    any = mechs.len > 0;
+    smtp_host->buf_free(&mechs);
+  }
+  if (!any) {
     if (s->auth_user != NULL)
       smtp_error(s, 503, "5.5.1 Already authenticated");
     else

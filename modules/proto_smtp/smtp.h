@@ -101,6 +101,7 @@ typedef struct smtp_session {
   uint64_t bdat_chunk;
   uint64_t bdat_left;
   bool bdat_last;
+  char *bdat_refusal; /* a reply for a chunk read only to be dropped */
   /* DATA scanner */
   bool bol;
   bool after_cr;
@@ -150,6 +151,9 @@ void smtp_ehlo_reply(smtp_session *s, const char *verb_reply_name);
 /* data.c */
 void smtp_data_start(smtp_session *s);
 void smtp_bdat_start(smtp_session *s, uint64_t size, bool last);
+/* smtp_bdat_refuse - read and drop a chunk of SIZE, then reply CODE TEXT */
+void smtp_bdat_refuse(smtp_session *s, uint64_t size, unsigned code,
+                      const char *text);
 size_t smtp_data_bytes(smtp_session *s, const char *data, size_t len);
 
 /* auth.c */
