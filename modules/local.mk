@@ -2,3 +2,4 @@
 
 include $(srcdir)/modules/proto_smtp/local.mk
 include $(srcdir)/modules/dir_ldif/local.mk
+include $(srcdir)/modules/auth_sasl/local.mk

@@ -101,6 +101,8 @@ const conf_key conf_core_keys[] = {
       "default time between two autoreplies to one sender"),
     K("directory", "autoreply_db", PATH, "autoreply.tch",
       "autoreply memory, relative to state_dir"),
+    K("auth", "modules", STRING, NULL,
+      "auth-method modules offering SASL mechanisms (auth_sasl)"),
     K("auth", "failures_free", INTEGER, "3",
       "failed logins per user or address before answers slow down"),
     K("auth", "failure_delay_ms", INTEGER, "500",

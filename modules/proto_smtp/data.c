@@ -37,13 +37,16 @@ static void rfc5322_date(char *out, size_t len) {
            (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
 }
 
-/* clean - S without characters that would break a header field */
+/* clean - S without characters that would break a header field or a
+ * comment in it (controls become '?', parentheses go) */
 static char *clean(const char *s) {
-  char *c = g_strdup(s != NULL ? s : "");
-  for (char *p = c; *p != '\0'; p++)
-    if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '(' || *p == ')')
-      *p = '?';
-  return c;
+  GString *c = g_string_new(NULL);
+  for (const char *p = s != NULL ? s : ""; *p != '\0'; p++) {
+    if (*p == '(' || *p == ')')
+      continue;
+    g_string_append_c(c, (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+  }
+  return g_string_free(c, FALSE);
 }
 
 static char *received_field(smtp_session *s) {

@@ -85,6 +85,7 @@ typedef struct smtp_session {
   char *auth_user;
   cursus_sasl *sasl;
   char *sasl_mech;
+  char *auth_pending; /* authenticated, waiting for the client's last word */
   /* counters */
   unsigned errors, bad_auths, rejects, transactions, rcpts_total;
   unsigned idle_commands;

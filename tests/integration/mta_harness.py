@@ -75,7 +75,8 @@ def make_mta(cursus, tls=True, imta=None, mappings=None, conf_extra="",
     all_files = {"directory.ldif": shipped("directory.ldif"),
                  "mappings": mappings if mappings is not None else TEST_MAPPINGS}
     extra = ("[directory]\nmodule = dir_ldif\ndefault_domain = example.com\n"
-             "[module dir_ldif]\nfile = directory.ldif\n")
+             "[module dir_ldif]\nfile = directory.ldif\n"
+             "[auth]\nmodules = auth_sasl\n")
     if tls:
         cert, key = tls_pair()
         all_files["tls/cert.pem"] = cert

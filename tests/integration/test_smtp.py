@@ -31,7 +31,7 @@ def test_accept_local_user(mta):
                     b"ENHANCEDSTATUSCODES", b"DSN", b"SMTPUTF8", b"CHUNKING",
                     b"BINARYMIME", b"STARTTLS"):
             assert ext in caps
-        assert b"AUTH" not in caps  # no auth method module loaded
+        assert b"AUTH SCRAM-SHA-256 PLAIN LOGIN" in caps  # maysaslserver
         s.mail("joe@example.org")
         assert s.rcpt("alice@example.com") == (250, b"2.1.5 Recipient ok")
         code, text = s.data(MSG)
@@ -313,7 +313,8 @@ AFTER_EHLO = [
     ("MAIL FROM:<joe@example.org> =x", 501, "5.5.4"),
     ("MAIL FROM:<" + "a" * 300 + "@example.org>", 501, "5.1.7"),
     ("VRFY", 501, "5.5.4"),
-    ("AUTH PLAIN", 502, "5.5.1"),
+    ("AUTH", 501, "5.5.4"),
+    ("AUTH X-UNKNOWN", 504, "5.5.4"),
 ]
 
 
