@@ -8,7 +8,8 @@ cursusconfdir = $(sysconfdir)/cursus
 CONFIG_FILES = \
 	config/imta.cnf \
 	config/dispatcher.cnf \
-	config/job_controller.cnf
+	config/job_controller.cnf \
+	config/mappings
 CONFIG_GENERATED = config/cursus.conf
 EXTRA_DIST += $(CONFIG_FILES) config/cursus.conf.in
 CLEANFILES += $(CONFIG_GENERATED)

@@ -11,3 +11,4 @@ include $(srcdir)/modules/map_tcdb/local.mk
 include $(srcdir)/modules/map_ldap/local.mk
 include $(srcdir)/modules/channel_smtp/local.mk
 include $(srcdir)/modules/channel_store/local.mk
+include $(srcdir)/modules/auth_sasl/local.mk

@@ -258,7 +258,9 @@ void smtp_free(smtp_session *s) {
   smtp_host->timer_remove(&s->delay_timer);
   smtp_host->timer_remove(&s->session_timer);
   g_free(s->delayed_reply);
+  g_free(s->bdat_refusal);
   g_free(s->sasl_mech);
+  g_free(s->auth_pending);
   g_free(s->helo);
   g_free(s->client_name);
   g_free(s->channel);
