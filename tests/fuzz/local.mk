@@ -41,6 +41,27 @@ tests_fuzz_fuzz_qfile_SOURCES = tests/fuzz/fuzz_qfile.c tests/fuzz/driver.c
 tests_fuzz_fuzz_qfile_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_qfile_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_qfile_LDADD = $(FUZZ_COMMON_LDADD)
+FUZZ_TARGETS += ldif ldapfilter diraddress
+check_PROGRAMS += tests/fuzz/fuzz_ldif tests/fuzz/fuzz_ldapfilter tests/fuzz/fuzz_diraddress
+FUZZ_LDIF_SOURCES = modules/dir_ldif/ldif.c modules/dir_ldif/ldifdb.c \
+	modules/dir_ldif/filter.c modules/direntry/direntry.c
+FUZZ_LDIF_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules \
+	-I$(top_srcdir)/modules/dir_ldif
+tests_fuzz_fuzz_ldif_SOURCES = tests/fuzz/fuzz_ldif.c tests/fuzz/driver.c $(FUZZ_LDIF_SOURCES)
+tests_fuzz_fuzz_ldif_CPPFLAGS = $(FUZZ_LDIF_CPPFLAGS)
+tests_fuzz_fuzz_ldif_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_ldif_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_ldif_LDADD = $(FUZZ_COMMON_LDADD) $(LDAP_LIBS)
+tests_fuzz_fuzz_ldapfilter_SOURCES = tests/fuzz/fuzz_ldapfilter.c tests/fuzz/driver.c \
+	modules/dir_ldif/filter.c modules/direntry/direntry.c
+tests_fuzz_fuzz_ldapfilter_CPPFLAGS = $(FUZZ_LDIF_CPPFLAGS)
+tests_fuzz_fuzz_ldapfilter_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_ldapfilter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_ldapfilter_LDADD = $(GLIB_LIBS) $(LDAP_LIBS)
+tests_fuzz_fuzz_diraddress_SOURCES = tests/fuzz/fuzz_diraddress.c tests/fuzz/driver.c
+tests_fuzz_fuzz_diraddress_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_diraddress_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_diraddress_LDADD = $(FUZZ_COMMON_LDADD)
 
 TESTS += tests/fuzz/run-corpus.sh
 EXTRA_DIST += tests/fuzz/run-corpus.sh tests/fuzz/README.md tests/fuzz/corpus
