@@ -1,2 +1,3 @@
 ## docs/local.mk - documentation
 
+dist_doc_DATA += docs/rewriting.md

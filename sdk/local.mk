@@ -24,3 +24,9 @@ dist_sdkexample_DATA = \
 	sdk/examples/channel_drop/channel_drop.c \
 	sdk/examples/channel_drop/Makefile \
 	sdk/examples/channel_drop/README.md
+
+mapcsvexampledir = $(docdir)/examples/map_csv
+dist_mapcsvexample_DATA = \
+	sdk/examples/map_csv/map_csv.c \
+	sdk/examples/map_csv/Makefile \
+	sdk/examples/map_csv/README.md
