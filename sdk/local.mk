@@ -30,3 +30,6 @@ dist_mapcsvexample_DATA = \
 	sdk/examples/map_csv/map_csv.c \
 	sdk/examples/map_csv/Makefile \
 	sdk/examples/map_csv/README.md
+
+# the ABI record and its check (sdk/abi/check.sh, run by .ci/test)
+EXTRA_DIST += sdk/abi/probe.c sdk/abi/check.sh

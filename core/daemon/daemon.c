@@ -21,6 +21,20 @@ char *daemon_pidfile(const config *cfg, const char *name) {
   return path;
 }
 
+/* give_to_server_user - when root, hand PATH to the server user so the
+ * processes that drop privileges can use it */
+static void give_to_server_user(const config *cfg, const char *path) {
+  uid_t uid;
+  gid_t gid;
+  if (geteuid() != 0 || cfg->server_user == NULL ||
+      strcmp(cfg->server_user, "root") == 0 ||
+      !proc_user_ids(cfg->server_user, &uid, &gid))
+    return;
+  if (chown(path, uid, gid) < 0)
+    log_warning("cannot give %s to user %s: %s", path, cfg->server_user,
+                g_strerror(errno));
+}
+
 bool daemon_open_log(const config *cfg, const char *name, bool log_stderr,
                      char **error_r) {
   const char *file = conf_get(cfg->conf, "log", "file");
@@ -42,6 +56,8 @@ bool daemon_open_log(const config *cfg, const char *name, bool log_stderr,
   bool ok = log_open(targets, path, &err);
   if (!ok)
     *error_r = g_strdup(err);
+  else if (path != NULL)
+    give_to_server_user(cfg, path);
   g_free(path);
   return ok;
 }
@@ -111,6 +127,7 @@ static void save_bundle(daemon_ctx *d) {
   if (!fs_mkdir_p(d->cfg->run_dir, 0750, &error) ||
       !bundle_save(path, &error))
     log_fatal("%s", error);
+  give_to_server_user(d->cfg, path);
   g_setenv(BUNDLE_ENV, path, TRUE);
   g_free(path);
 }

@@ -8,6 +8,7 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "queue/qconfig.h"
 #include "mta/mtacfg.h"
 #include "util/log.h"
 
@@ -23,6 +24,8 @@ const command commands[] = {
      "check the configuration and make the running server reload it", false},
     {"config", cmd_config, "check [--quiet]",
      "check every configuration file (errors as file:line: message)", false},
+    {"config", cmd_config, "keywords",
+     "list the channel keywords the core interprets", false},
     {"modules", cmd_modules, "[-v]",
      "list the modules found and the files refused", false},
     {"test-rewrite", cmd_test_rewrite,
@@ -36,9 +39,22 @@ const command commands[] = {
      false},
     {"crdb", cmd_crdb, "INPUT OUTPUT",
      "compile a text table into a database for map_tcdb", false},
+    {"user", cmd_user, "add|modify|delete|show|list ...",
+     "provision users (`cursus user --help`)", false},
+    {"group", cmd_group, "add|modify|delete|show|list ...",
+     "provision groups and distribution lists", false},
+    {"domain", cmd_domain, "add|modify|delete|show|list ...",
+     "provision hosted domains", false},
+    {"directory", cmd_directory, "resolve|verify|check|stats ...",
+     "what the directory makes of an address or a login", false},
     {"dispatcher", cmd_dispatcher, "", "the dispatcher process", true},
     {"worker", cmd_worker, "SERVICE", "a server worker process", true},
     {"job-controller", cmd_job_controller, "", "the job controller", true},
+    {"channel-job", cmd_channel_job, "CHANNEL", "a master channel job", true},
+    {"qm", cmd_qm, "COMMAND [ARGS]",
+     "queue manager: list, show, hold, release, delete, return, retry, "
+     "counters, jobs, inject",
+     false},
     {"stored", cmd_stored, "", "the store housekeeping process", true},
     {NULL, NULL, NULL, NULL, false},
 };
@@ -89,6 +105,7 @@ int main(int argc, char **argv) {
   char *value;
 
   log_init("cursus");
+  queue_config_register();
   mtacfg_register();
   for (int i = 1; i < argc;) {
     if (take_option(&argc, argv, i, "--config", &value) ||

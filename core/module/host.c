@@ -337,6 +337,9 @@ void host_set_queue(const cursus_queue_ops *ops) { host.queue = ops; }
 void host_set_lookup(const cursus_lookup_ops *ops) { host.lookup = ops; }
 void host_set_store(const cursus_store_access *ops) { host.store = ops; }
 void host_set_auth(const cursus_auth_access *ops) { host.auth = ops; }
+void host_set_directory(const cursus_directory_access *ops) {
+  host.directory = ops;
+}
 
 bool module_init(module *m, char **error_r) {
   if (m->initialized)

@@ -30,6 +30,7 @@ void host_set_queue(const cursus_queue_ops *ops);
 void host_set_lookup(const cursus_lookup_ops *ops);
 void host_set_store(const cursus_store_access *ops);
 void host_set_auth(const cursus_auth_access *ops);
+void host_set_directory(const cursus_directory_access *ops);
 
 /* module_init - create M's context and call its init; false with
  * *error_r (allocated) when init fails */

@@ -25,6 +25,7 @@ typedef struct expand_params {
   const char *source_channel; /* channel the message came from */
   const char *auth_user;      /* authenticated submitter, or NULL */
   unsigned depth;             /* expansion nesting so far (loop guard) */
+  uint64_t size;              /* message size when known (SIZE=), else 0 */
 } expand_params;
 
 /* What an expansion produced. */

@@ -14,6 +14,7 @@
  *
  * Needs only the SDK and GLib.
  */
+#include "build-config.h"
 #include <cursus/cursus.h>
 #include <glib.h>
 #include <stdbool.h>
@@ -198,8 +199,8 @@ static const cursus_mapping_ops mf_ops = {
     .close = mf_close,
 };
 
-CURSUS_MODULE(.name = "map_file", .version = "1.0.0", .vendor = "Cursus",
-              .license = "MIT",
+CURSUS_MODULE(.name = "map_file", .version = PACKAGE_VERSION, .vendor = "Cursus",
+              .license = "GPL-3.0-or-later",
               .description = "mapping tables and databases in text files",
               .kinds = CURSUS_KIND_MAPPING, .init = mf_init,
               .mapping = &mf_ops);

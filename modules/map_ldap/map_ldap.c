@@ -23,6 +23,7 @@
  *
  * Needs the SDK, GLib and OpenLDAP's libldap.
  */
+#include "build-config.h"
 #include <cursus/cursus.h>
 #include <glib.h>
 #include <ldap.h>
@@ -317,8 +318,8 @@ static const cursus_keyword ml_settings[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-CURSUS_MODULE(.name = "map_ldap", .version = "1.0.0", .vendor = "Cursus",
-              .license = "MIT",
+CURSUS_MODULE(.name = "map_ldap", .version = PACKAGE_VERSION, .vendor = "Cursus",
+              .license = "GPL-3.0-or-later",
               .description = "LDAP URL lookups for rewrite rules, mappings and "
                              "aliases, cached",
               .kinds = CURSUS_KIND_MAPPING, .settings = ml_settings,

@@ -15,6 +15,7 @@
  *
  * Needs the SDK, GLib and Tokyo Cabinet.
  */
+#include "build-config.h"
 #include <cursus/cursus.h>
 #include <glib.h>
 #include <string.h>
@@ -109,8 +110,8 @@ static const cursus_keyword mt_settings[] = {
     {NULL, 0, 0, 0, NULL},
 };
 
-CURSUS_MODULE(.name = "map_tcdb", .version = "1.0.0", .vendor = "Cursus",
-              .license = "MIT",
+CURSUS_MODULE(.name = "map_tcdb", .version = PACKAGE_VERSION, .vendor = "Cursus",
+              .license = "GPL-3.0-or-later",
               .description = "mapping tables and databases in Tokyo Cabinet "
                              "files",
               .kinds = CURSUS_KIND_MAPPING, .settings = mt_settings,

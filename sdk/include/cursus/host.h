@@ -12,6 +12,7 @@
  *   host->lookup  rewriting, mappings, directory lookups   (lookup.h)
  *   host->store   the configured store backend             (store.h)
  *   host->auth    authentication of users                  (auth.h)
+ *   host->directory  users and domains, autoreplies        (directory.h)
  *
  * Each sub-table starts with a `size` and only grows at its end: check with
  * CURSUS_HAS(host->queue, member) before calling a member newer than the
@@ -35,6 +36,7 @@ struct cursus_queue_ops;
 struct cursus_lookup_ops;
 struct cursus_store_access;
 struct cursus_auth_access;
+struct cursus_directory_access;
 
 /* A bounded cache with a lifetime per entry, safe to share between
  * threads.  Values are opaque to the cache. */
@@ -156,6 +158,7 @@ typedef struct cursus_host {
    */
   int (*read_config_file)(cursus_module_ctx *ctx, const char *path,
                           cursus_buf *out, const char **error_r);
+  const struct cursus_directory_access *directory;
   /* --- members added after ABI 0.1 go here, and only here --- */
 } cursus_host;
 
