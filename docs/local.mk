@@ -8,3 +8,4 @@ dist_doc_DATA += \
 	docs/dispatcher.md
 dist_doc_DATA += docs/queue-format.md
 dist_doc_DATA += docs/directory.md
+dist_doc_DATA += docs/rewriting.md

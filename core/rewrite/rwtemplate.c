@@ -1072,12 +1072,8 @@ int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
   rc = assemble(&e, parts, seps->str, out);
 
 done:
-  if (rc != RW_APPLIED) {
-    char *tag = out->new_tag, *et = out->error_text;
-    out->new_tag = out->error_text = NULL;
-    g_free(tag);
-    g_free(et);
-  }
+  if (rc != RW_APPLIED)
+    rw_outcome_clear(out);
   for (int i = 0; i < 4; i++)
     if (lists[i] != NULL)
       g_ptr_array_free(lists[i], TRUE);
