@@ -62,7 +62,12 @@ libcursus_core_la_SOURCES = \
 	core/auth/passwd.c core/auth/passwd.h \
 	core/auth/sasl.c core/auth/sasl.h \
 	core/auth/service.c core/auth/service.h \
-	core/auth/throttle.c core/auth/throttle.h
+	core/auth/throttle.c core/auth/throttle.h \
+	core/store/store.c core/store/store.h \
+	core/store/account.c core/store/account.h \
+	core/store/warning.c core/store/warning.h \
+	core/store/quotawarn.c core/store/quotawarn.h \
+	core/store/expire.c core/store/expire.h
 libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(TC_CFLAGS) $(IDN2_CFLAGS) \
 	$(GMIME_CFLAGS) $(GSASL_CFLAGS) $(ARGON2_CFLAGS)
 libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(TC_LIBS) $(IDN2_LIBS) \
@@ -78,6 +83,8 @@ cursus_SOURCES = \
 	core/main/cmd_rewrite.c \
 	core/main/cmd_cnbuild.c \
 	core/main/cmd_directory.c \
+	core/main/cmd_store.c core/main/storetool.h \
+	core/main/cmd_quota.c \
 	core/daemon/daemon.c core/daemon/daemon.h \
 	core/daemon/watcher.c \
 	core/daemon/dispatcher.c \

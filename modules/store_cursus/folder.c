@@ -898,8 +898,10 @@ fail:
 
 void sc_folder_write_end(sc_folder *f) {
   g_assert(f->writing > 0);
-  if (--f->writing > 0)
+  if (f->writing > 1) {
+    f->writing--;
     return;
+  }
   if (f->log_off > f->st->checkpoint_bytes) {
     GError *err = NULL;
     if (!sc_folder_checkpoint(f, &err)) {
@@ -908,6 +910,7 @@ void sc_folder_write_end(sc_folder *f) {
       g_error_free(err);
     }
   }
+  f->writing--;
   flock(f->dirfd, LOCK_UN);
 }
 
@@ -1034,6 +1037,8 @@ static void chunk_key(uint32_t chunk, uint8_t key[5]) {
 static bool checkpoint_cache(sc_folder *f, GError **error) {
   if (g_hash_table_size(f->pending) == 0 && f->cache_drop->len == 0)
     return true;
+  /* Tokyo Cabinet opens a file once per process: the reader goes */
+  tc_close(&f->cache_r);
   TCHDB *db = tc_open(f->path, "store.cache", HDBOWRITER | HDBOCREAT, 4093,
                       error);
   if (db == NULL)
