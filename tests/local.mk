@@ -135,6 +135,7 @@ tests_unit_test_access_SOURCES = tests/unit/test_access.c \
 tests_unit_test_access_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_access_LDADD = $(CHECK_LIBS) $(GLIB_LIBS)
 TESTS += tests/unit/test_imap tests/unit/test_access
+
 # unit tests of the message store through the store ABI (Check)
 check_PROGRAMS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c
