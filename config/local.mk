@@ -8,7 +8,8 @@ cursusconfdir = $(sysconfdir)/cursus
 CONFIG_FILES = \
 	config/imta.cnf \
 	config/dispatcher.cnf \
-	config/job_controller.cnf
+	config/job_controller.cnf \
+	config/mappings
 CONFIG_GENERATED = config/cursus.conf
 EXTRA_DIST += $(CONFIG_FILES) config/cursus.conf.in
 CLEANFILES += $(CONFIG_GENERATED)
@@ -44,3 +45,9 @@ uninstall-local:
 	  elif test -f "$$dst"; then echo "keeping modified $$dst"; fi; \
 	done
 	-rmdir '$(DESTDIR)$(cursusconfdir)' 2>/dev/null
+
+# the LDAP schema of users, groups and domains (for slapd), and the demo
+# directory of the embedded default
+cursusldapdir = $(datadir)/cursus/ldap
+dist_cursusldap_DATA = config/ldap/cursus.schema config/ldap/cursus.ldif
+EXTRA_DIST += config/directory.ldif

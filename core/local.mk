@@ -28,6 +28,44 @@ libcursus_core_la_SOURCES = \
 	core/queue/qwrite.c core/queue/qwrite.h \
 	core/queue/qnotify.c core/queue/qnotify.h \
 	core/queue/qconfig.c core/queue/qconfig.h \
+	core/queue/admit.c core/queue/admit.h \
+	core/queue/enqueue.c core/queue/enqueue.h \
+	core/queue/hostq.c core/queue/hostq.h \
+	core/addr/addr.c core/addr/addr.h \
+	core/addr/addrlist.c core/addr/addrlist.h \
+	core/mapping/pattern.c core/mapping/pattern.h \
+	core/mapping/tmplscan.c core/mapping/tmplscan.h \
+	core/mapping/mtemplate.c core/mapping/mtemplate.h \
+	core/mapping/source.c core/mapping/source.h \
+	core/mapping/mapset.c core/mapping/mapset.h \
+	core/mapping/image.c core/mapping/image.h \
+	core/mapping/access.c core/mapping/access.h \
+	core/mapping/kvdb.c core/mapping/kvdb.h \
+	core/alias/aliasdb.c core/alias/aliasdb.h \
+	core/alias/aliasexp.c core/alias/aliasexp.h \
+	core/rewrite/rwtemplate.c core/rewrite/rwtemplate.h \
+	core/rewrite/ruleset.c core/rewrite/rewrite.c core/rewrite/rewrite.h \
+	core/mta/mtacfg.c core/mta/mtacfg.h \
+	core/mta/resolve.c core/mta/resolve.h \
+	core/mta/lookup_host.c core/mta/lookup_host.h \
+	core/dir/dir.c core/dir/dir.h \
+	core/dir/access.c core/dir/access.h \
+	core/dir/address.c core/dir/address.h \
+	core/dir/arstate.c core/dir/arstate.h \
+	core/dir/autoreply.c core/dir/autoreply.h \
+	core/dir/delivery.c core/dir/delivery.h \
+	core/dir/domain.c core/dir/domain.h \
+	core/dir/group.c core/dir/group.h \
+	core/dir/provision.c core/dir/provision.h \
+	core/dir/resolve.c core/dir/resolve.h \
+	core/dir/status.c core/dir/status.h \
+	core/dir/user.c core/dir/user.h \
+	core/dir/values.c core/dir/values.h \
+	core/auth/auth.c core/auth/auth.h \
+	core/auth/passwd.c core/auth/passwd.h \
+	core/auth/sasl.c core/auth/sasl.h \
+	core/auth/service.c core/auth/service.h \
+	core/auth/throttle.c core/auth/throttle.h \
 	core/jobs/schedule.c core/jobs/schedule.h \
 	core/jobs/jobproto.c core/jobs/jobproto.h \
 	core/jobs/dsn.c core/jobs/dsn.h \
@@ -35,8 +73,10 @@ libcursus_core_la_SOURCES = \
 	core/jobs/dequeue.c core/jobs/dequeue.h \
 	core/jobs/qcache.c core/jobs/qcache.h \
 	core/jobs/jobctl.c core/jobs/jobctl.h
-libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(GMIME_CFLAGS)
-libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(GMIME_LIBS) $(LIBS)
+libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(TC_CFLAGS) $(IDN2_CFLAGS) \
+	$(GMIME_CFLAGS) $(GSASL_CFLAGS) $(ARGON2_CFLAGS)
+libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(TC_LIBS) $(IDN2_LIBS) \
+	$(GMIME_LIBS) $(GSASL_LIBS) $(ARGON2_LIBS) $(LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined
 
 sbin_PROGRAMS += cursus
@@ -45,6 +85,9 @@ cursus_SOURCES = \
 	core/main/cmd_config.c \
 	core/main/cmd_modules.c \
 	core/main/cmd_control.c \
+	core/main/cmd_rewrite.c \
+	core/main/cmd_cnbuild.c \
+	core/main/cmd_directory.c \
 	core/daemon/daemon.c core/daemon/daemon.h \
 	core/daemon/watcher.c \
 	core/daemon/dispatcher.c \

@@ -1,3 +1,6 @@
 ## modules/local.mk - every module's fragment
 
+include $(srcdir)/modules/proto_smtp/local.mk
+include $(srcdir)/modules/dir_ldif/local.mk
+include $(srcdir)/modules/auth_sasl/local.mk
 include $(srcdir)/modules/channel_smtp/local.mk

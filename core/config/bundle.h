@@ -28,6 +28,10 @@ void bundle_record(void);
 bool bundle_save(const char *path, char **error_r);
 /* bundle_load - replay PATH from now on */
 bool bundle_load(const char *path, char **error_r);
+/* bundle_peek - the text of PATH as recorded in the bundle file BUNDLE
+ * (e.g. to learn what a running server uses), without replaying it;
+ * false when BUNDLE cannot be read or does not hold PATH */
+bool bundle_peek(const char *bundle, const char *path, char **text_r);
 /* bundle_env - the environment variable naming the bundle */
 #define BUNDLE_ENV "CURSUS_CONFIG_BUNDLE"
 

@@ -55,7 +55,68 @@ const conf_key conf_core_keys[] = {
     K("mta", "max_received", INTEGER, "50",
       "more Received: fields than this is a mail loop: refused"),
 
+    K("mta", "mapping_file", PATH, "mappings", "the MAPPINGS file (mapping tables)"),
+    K("mta", "alias_file", PATH, "aliases", "the aliases file"),
+    K("mta", "compiled_dir", PATH, NULL,
+      "where `cursus cnbuild` puts the compiled image (default STATE/compiled)"),
+    K("mta", "general_database", STRING, NULL,
+      "source of $(key) lookups in rewrite rules, e.g. tcdb:general.tcdb"),
+    K("mta", "max_rewrites", INTEGER, "64", "rewriting steps before a rule loop is reported"),
+    K("mta", "max_expansion_depth", INTEGER, "10",
+      "nesting of alias and directory expansions"),
+    K("mta", "bang_paths", BOOLEAN, "no", "route a!b!user bang paths"),
+    K("mta", "reverse_envelope", BOOLEAN, "yes",
+      "apply the REVERSE mapping to envelope senders too"),
+    K("mta", "access_orcpt", BOOLEAN, "no",
+      "append the DSN ORCPT to SEND_ACCESS / MAIL_ACCESS probes"),
+    K("databases", "*", STRING, NULL,
+      "NAME = SCHEME:ARGUMENT: a database for $(NAME,key) and ${NAME,key}"),
     K("directory", "module", STRING, "dir_ldif", "directory module"),
+    K("directory", "base_dn", STRING, "o=cursus",
+      "entry below which provisioning creates hosted domains"),
+    K("directory", "default_domain", HOST, NULL,
+      "hosted domain of logins and addresses without one"),
+    K("directory", "local_hosts", STRING, "",
+      "mailHost names that mean this server, besides [server] hostname"),
+    K("directory", "delivery_options", STRING,
+      "*mailbox=$M%$\\$2I$_+$2S@ims-ms-daemon, &members=*, "
+      "*native=$M@native-daemon, *unix=$M@native-daemon, "
+      "/hold=@hold-daemon:$A, file=+$F@native-daemon, "
+      "&@members_offline=*, program=$M%$P@pipe-daemon, #forward=**, "
+      "*^!autoreply=@autoreply-daemon:$A",
+      "what each mailDeliveryOption value turns an address into"),
+    K("directory", "subaddress_separator", STRING, "+",
+      "separates a subaddress (folder) in local parts; empty: none"),
+    K("directory", "domain_uplevel", BOOLEAN, "no",
+      "an unknown subdomain of a hosted domain belongs to that domain"),
+    K("directory", "allow_program", BOOLEAN, "no",
+      "honour the program delivery option"),
+    K("directory", "allow_file", BOOLEAN, "no",
+      "honour the file delivery option"),
+    K("directory", "max_group_members", INTEGER, "100000",
+      "most addresses one group expands to"),
+    K("directory", "max_nesting", INTEGER, "10",
+      "deepest nesting of groups and of re-expanded addresses"),
+    K("directory", "mailhost_route", STRING, "@$X:$A",
+      "address for mail to a user whose mailHost is another server"),
+    K("directory", "autoreply_timeout", DURATION, "P7D",
+      "default time between two autoreplies to one sender"),
+    K("directory", "autoreply_db", PATH, "autoreply.tch",
+      "autoreply memory, relative to state_dir"),
+    K("auth", "modules", STRING, NULL,
+      "auth-method modules offering SASL mechanisms (auth_sasl)"),
+    K("auth", "failures_free", INTEGER, "3",
+      "failed logins per user or address before answers slow down"),
+    K("auth", "failure_delay_ms", INTEGER, "500",
+      "first delay after the free failures, doubling with each failure"),
+    K("auth", "failure_delay_max", DURATION, "15",
+      "longest delay of an answer to a failed login"),
+    K("auth", "failure_window", DURATION, "900",
+      "time without failures after which they are forgotten"),
+    K("auth", "password_scheme", STRING, "CRYPT",
+      "hash of new passwords: CRYPT (SHA-512 crypt), SSHA512 or ARGON2"),
+    K("auth", "scram_iterations", INTEGER, "4096",
+      "PBKDF2 iterations of new SCRAM secrets"),
     K("store", "module", STRING, "store_cursus", "message store module"),
     {NULL, NULL, 0, NULL, NULL},
 };
@@ -63,7 +124,8 @@ const conf_key conf_core_keys[] = {
 static const conf_key *find_key(const char *group, const char *key) {
   for (const conf_key *k = conf_core_keys; k->group != NULL; k++)
     if (g_ascii_strcasecmp(k->group, group) == 0 &&
-        (key == NULL || g_ascii_strcasecmp(k->key, key) == 0))
+        (key == NULL || g_ascii_strcasecmp(k->key, key) == 0 ||
+         strcmp(k->key, "*") == 0))
       return k;
   return NULL;
 }

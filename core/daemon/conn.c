@@ -366,6 +366,11 @@ static void conn_process_input(cursus_conn *c) {
   size_t used = deliver_input(c, c->in.data + c->in.off, iobuf_pending(&c->in));
   if (c->closed)
     return;
+  if (c->tls_start_pending) {
+    /* sent in clear before the handshake: never used (RFC 3207 5) */
+    iobuf_release(&c->in);
+    return;
+  }
   c->in.off += used;
   if (iobuf_pending(&c->in) == 0)
     iobuf_release(&c->in);
@@ -406,7 +411,8 @@ static void on_readable(cursus_conn *c) {
       conn_process_input(c);
     } else {
       size_t used = deliver_input(c, read_buf, (size_t)n);
-      if (!c->closed && used < (size_t)n)
+      /* input after a STARTTLS came in clear: dropped (RFC 3207 5) */
+      if (!c->closed && used < (size_t)n && !c->tls_start_pending)
         iobuf_append(&c->in, read_buf + used, (size_t)n - used);
     }
     if (c->closed)

@@ -169,6 +169,8 @@ void daemon_start(daemon_ctx *d) {
   log_init(d->name);
   proc_set_name(d->name);
   signal(SIGPIPE, SIG_IGN);
+  /* before the configuration: its checks may open mapping sources */
+  host_init(d->process);
   config_source(d);
   d->cfg = config_load(d->config_dir, d->process, &d->mods, dg);
   if (d->mods != NULL)
@@ -191,7 +193,6 @@ void daemon_start(daemon_ctx *d) {
     if (!proc_pidfile_write(d->pidfile, &error))
       log_fatal("%s", error);
   }
-  host_init(d->process);
   d->loop = ev_loop_new();
   if (d->loop == NULL)
     log_fatal("cannot create the event loop");

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "config/config.h"
 #include "config/keyword.h"
+#include "module/host.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@
 config *cmd_load_config(cmd_ctx *ctx, unsigned process, modreg **mods_r,
                         bool allow_errors) {
   diag *d = diag_new();
+  host_init(process);
   /* tools see every module, whatever processes it is meant for */
   *mods_r = NULL;
   config *cfg = config_load(ctx->config_dir, CURSUS_PROC_ANY, mods_r, d);
@@ -64,6 +66,7 @@ int cmd_config(cmd_ctx *ctx) {
   }
   diag *d = diag_new();
   modreg *mods = NULL;
+  host_init(CURSUS_PROC_TOOL);
   config *cfg = config_load(ctx->config_dir, CURSUS_PROC_ANY, &mods, d);
   diag_print(d, stderr);
   int status = 0;

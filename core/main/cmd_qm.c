@@ -21,11 +21,13 @@
 #include "commands.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
+#include "dir/dir.h"
 #include "jobs/dequeue.h"
 #include "jobs/jobctl.h"
 #include "jobs/notice.h"
 #include "jobs/qcache.h"
 #include "module/host.h"
+#include "queue/hostq.h"
 #include "queue/qconfig.h"
 #include "queue/queue.h"
 #include "queue/qwrite.h"
@@ -608,11 +610,26 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
     done += jobs->len;
     g_ptr_array_free(jobs, TRUE);
   }
-  qwrite_stop();
   if (count > 1 && rc == 0)
     printf("%u message(s) queued to %s\n", count, channel);
   g_string_free(content, TRUE);
   return rc;
+}
+
+/* prepare_notices - what enqueueing a notice needs in this process */
+static bool prepare_notices(qm_ctx *q) {
+  char *error = NULL;
+  if (!queue_process_setup(q->cfg, &error) ||
+      !modules_init(q->mods, CURSUS_KIND_DIRECTORY | CURSUS_KIND_MAPPING,
+                    false) ||
+      (dir_service_wanted(q->cfg) &&
+       !dir_service_start(q->cfg, q->mods, &error))) {
+    fprintf(stderr, "cursus qm: cannot send notices: %s\n",
+            error != NULL ? error : "a module failed to start");
+    g_free(error);
+    return false;
+  }
+  return true;
 }
 
 int cmd_qm(cmd_ctx *ctx) {
@@ -629,6 +646,7 @@ int cmd_qm(cmd_ctx *ctx) {
     return 1;
   config_set_current(q.cfg);
   host_init(CURSUS_PROC_TOOL);
+  host_set_queue(hostq_ops(NULL));
   int argc = ctx->argc - 1;
   char **argv = ctx->argv + 1;
   const char *c = argv[0];
@@ -644,7 +662,7 @@ int cmd_qm(cmd_ctx *ctx) {
   else if (strcmp(c, "delete") == 0 && argc > 1)
     rc = qm_delete(&q, argc, argv, false);
   else if (strcmp(c, "return") == 0 && argc > 1)
-    rc = qm_delete(&q, argc, argv, true);
+    rc = prepare_notices(&q) ? qm_delete(&q, argc, argv, true) : 1;
   else if (strcmp(c, "retry") == 0 && argc > 1)
     rc = qm_retry(&q, argc, argv);
   else if (strcmp(c, "counters") == 0 || strcmp(c, "summarize") == 0)
@@ -657,6 +675,7 @@ int cmd_qm(cmd_ctx *ctx) {
     fprintf(stderr, "cursus qm: unknown command or missing argument: %s\n", c);
     rc = 2;
   }
+  qwrite_stop();
   config_set_current(NULL);
   config_unref(&q.cfg);
   modreg_free(&q.mods);

@@ -47,6 +47,14 @@ int cmd_status(cmd_ctx *ctx);
 int cmd_refresh(cmd_ctx *ctx);
 int cmd_config(cmd_ctx *ctx);
 int cmd_modules(cmd_ctx *ctx);
+int cmd_test_rewrite(cmd_ctx *ctx);
+int cmd_test_mapping(cmd_ctx *ctx);
+int cmd_cnbuild(cmd_ctx *ctx);
+int cmd_crdb(cmd_ctx *ctx);
+int cmd_user(cmd_ctx *ctx);
+int cmd_group(cmd_ctx *ctx);
+int cmd_domain(cmd_ctx *ctx);
+int cmd_directory(cmd_ctx *ctx);
 
 int watcher_main(cmd_ctx *ctx, int notify_fd);
 int cmd_dispatcher(cmd_ctx *ctx);

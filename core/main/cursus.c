@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "config/config.h"
 #include "queue/qconfig.h"
+#include "mta/mtacfg.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -27,6 +28,25 @@ const command commands[] = {
      "list the channel keywords the core interprets", false},
     {"modules", cmd_modules, "[-v]",
      "list the modules found and the files refused", false},
+    {"test-rewrite", cmd_test_rewrite,
+     "[--source-channel CH] [--from ADDR] [--noimage] [--noexpand] [-q] "
+     "ADDRESS...",
+     "show how addresses are rewritten, routed and expanded", false},
+    {"test-mapping", cmd_test_mapping, "[--flags AELTDFS] TABLE [INPUT...]",
+     "apply a mapping table (or an access table) to inputs", false},
+    {"cnbuild", cmd_cnbuild, "[--check]",
+     "compile the mapping tables and aliases into the configuration image",
+     false},
+    {"crdb", cmd_crdb, "INPUT OUTPUT",
+     "compile a text table into a database for map_tcdb", false},
+    {"user", cmd_user, "add|modify|delete|show|list ...",
+     "provision users (`cursus user --help`)", false},
+    {"group", cmd_group, "add|modify|delete|show|list ...",
+     "provision groups and distribution lists", false},
+    {"domain", cmd_domain, "add|modify|delete|show|list ...",
+     "provision hosted domains", false},
+    {"directory", cmd_directory, "resolve|verify|check|stats ...",
+     "what the directory makes of an address or a login", false},
     {"dispatcher", cmd_dispatcher, "", "the dispatcher process", true},
     {"worker", cmd_worker, "SERVICE", "a server worker process", true},
     {"job-controller", cmd_job_controller, "", "the job controller", true},
@@ -86,6 +106,7 @@ int main(int argc, char **argv) {
 
   log_init("cursus");
   queue_config_register();
+  mtacfg_register();
   for (int i = 1; i < argc;) {
     if (take_option(&argc, argv, i, "--config", &value) ||
         take_option(&argc, argv, i, "-C", &value)) {

@@ -18,7 +18,8 @@ struct cursus_module_ctx {
   char *log_prefix;
 };
 
-/* host_init - fill the process's table for PROCESS (enum cursus_process) */
+/* host_init - fill the process's table for PROCESS (enum cursus_process);
+ * the lookup sub-table installed before (host_set_lookup) stays */
 void host_init(unsigned process);
 /* host_table - the table (host_init first) */
 const cursus_host *host_table(void);
@@ -29,6 +30,7 @@ void host_set_queue(const cursus_queue_ops *ops);
 void host_set_lookup(const cursus_lookup_ops *ops);
 void host_set_store(const cursus_store_access *ops);
 void host_set_auth(const cursus_auth_access *ops);
+void host_set_directory(const cursus_directory_access *ops);
 
 /* module_init - create M's context and call its init; false with
  * *error_r (allocated) when init fails */

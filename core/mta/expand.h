@@ -25,6 +25,7 @@ typedef struct expand_params {
   const char *source_channel; /* channel the message came from */
   const char *auth_user;      /* authenticated submitter, or NULL */
   unsigned depth;             /* expansion nesting so far (loop guard) */
+  uint64_t size;              /* message size when known (SIZE=), else 0 */
 } expand_params;
 
 /* What an expansion produced. */
@@ -62,6 +63,10 @@ typedef struct expander {
  * order (the directory first, then the alias file, as the classic
  * ALIAS_MAGIC 8764 order does) */
 void expander_register(const expander *e);
+/* expander_register_fallback - add an expander tried after every one
+ * registered with expander_register, whenever either was registered (the
+ * alias file's, so the directory always comes first) */
+void expander_register_fallback(const expander *e);
 void expander_unregister_all(void);
 /* expand_address - try every expander in order; the first that returns
  * non-zero decides */

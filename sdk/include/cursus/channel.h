@@ -281,8 +281,25 @@ typedef struct cursus_queue_ops {
    * sourceblocklimit/blocklimit and the server's block_limit), 0 for no
    * limit: the SIZE value to announce in EHLO. */
   uint64_t (*size_limit)(const char *source_channel);
-  /* The channel named NAME, or NULL. */
+  /* The channel named NAME, or NULL.  Valid until the configuration is
+   * refreshed (in a worker: for the worker's life). */
   const cursus_channel *(*channel_find)(const char *name);
+  /* `switchchannel`: the source channel for a client at CLIENT_IP (and
+   * reverse-DNS name CLIENT_HOST, or NULL) connecting to a service whose
+   * channel is CHANNEL.  When CHANNEL has `switchchannel`, the rewrite
+   * rules route the address literal [CLIENT_IP] (then CLIENT_HOST) to a
+   * channel; that channel is returned when it allows being switched to
+   * (not `noswitchchannel`).  Otherwise CHANNEL.  May block on lookups. */
+  const char *(*switch_channel)(const char *channel, const char *client_ip,
+                                const char *client_host);
+  /* Which of the NULL-terminated NAMES appears last on the channel line
+   * (`defaults` first, then the channel's own), or NULL when none does:
+   * for keywords that override each other (maytls, musttls, notls). */
+  const char *(*channel_keyword_last)(const cursus_channel *chan,
+                                      const char *const *names);
+  /* Asks the job controller to process TARGET now: a channel name, or a
+   * domain (ETRN).  Fire and forget: nothing happens when it is down. */
+  void (*run_request)(const char *target);
   /* --- members added after ABI 0.1 go here --- */
 } cursus_queue_ops;
 
