@@ -214,8 +214,11 @@ static bool deliver_addr(smtp_chan *c, const route_hop *hop,
                            : g_strdup(r.text);
       if (r.code == 0)
         pool_mark_dead(c->pool, a->text);
+      host->log(me, CURSUS_LOG_INFO, "channel %s: %s", c->name, *why_r);
     } else {
       char *why = NULL;
+      host->log(me, CURSUS_LOG_DEBUG, "channel %s: connected to %s[%s]:%u",
+                c->name, hop->name, a->text, c->port);
       if (ready(c, conn, &why)) {
         done = try_conn(c, conn, key, m, rcpts, n, results, why_r);
       } else {
