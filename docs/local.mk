@@ -1,3 +1,11 @@
-## docs/local.mk - documentation
+## docs/local.mk - documentation, installed to $(docdir)
 
+dist_doc_DATA += \
+	docs/module-guide.md \
+	docs/configuration.md \
+	docs/processes.md \
+	docs/channel-keywords.md \
+	docs/dispatcher.md
+dist_doc_DATA += docs/queue-format.md
 dist_doc_DATA += docs/directory.md
+dist_doc_DATA += docs/rewriting.md

@@ -5,4 +5,6 @@
 CURSUS_BUILDDIR=$(pwd)
 CURSUS_SRCDIR=$(cd "$srcdir" && pwd)
 export CURSUS_BUILDDIR CURSUS_SRCDIR
+PYTHONDONTWRITEBYTECODE=1
+export PYTHONDONTWRITEBYTECODE
 exec /usr/bin/python3 -m pytest -q -p no:cacheprovider $PYTEST_ARGS "$CURSUS_SRCDIR/tests/integration"

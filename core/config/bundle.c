@@ -18,6 +18,12 @@ static GHashTable *replay;   /* path -> GBytes, when a bundle is active */
 
 bool bundle_active(void) { return replay != NULL; }
 
+bool bundle_exists(const char *path) {
+  if (replay != NULL)
+    return g_hash_table_contains(replay, path);
+  return g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
 void bundle_record(void) {
   if (recorded != NULL)
     g_hash_table_destroy(recorded);
@@ -75,16 +81,8 @@ bool bundle_save(const char *path, char **error_r) {
   return ok;
 }
 
-bool bundle_load(const char *path, char **error_r) {
-  char *data = NULL;
-  gsize len = 0;
-  GError *error = NULL;
-  if (!g_file_get_contents(path, &data, &len, &error)) {
-    *error_r = g_strdup_printf("configuration bundle %s: %s", path,
-                               error->message);
-    g_error_free(error);
-    return false;
-  }
+/* bundle_parse - the files of a bundle file's DATA, or NULL if damaged */
+static GHashTable *bundle_parse(const char *data, gsize len) {
   GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify)g_bytes_unref);
   bool ok = len >= strlen(MAGIC) && memcmp(data, MAGIC, strlen(MAGIC)) == 0;
@@ -113,14 +111,50 @@ bool bundle_load(const char *path, char **error_r) {
     g_hash_table_replace(t, g_strdup(name), g_bytes_new(data + pos, (gsize)n));
     pos += (size_t)n;
   }
-  g_free(data);
   if (!ok) {
-    *error_r = g_strdup_printf("configuration bundle %s is damaged", path);
     g_hash_table_destroy(t);
+    return NULL;
+  }
+  return t;
+}
+
+bool bundle_load(const char *path, char **error_r) {
+  char *data = NULL;
+  gsize len = 0;
+  GError *error = NULL;
+  if (!g_file_get_contents(path, &data, &len, &error)) {
+    *error_r = g_strdup_printf("configuration bundle %s: %s", path,
+                               error->message);
+    g_error_free(error);
+    return false;
+  }
+  GHashTable *t = bundle_parse(data, len);
+  g_free(data);
+  if (t == NULL) {
+    *error_r = g_strdup_printf("configuration bundle %s is damaged", path);
     return false;
   }
   if (replay != NULL)
     g_hash_table_destroy(replay);
   replay = t;
   return true;
+}
+
+bool bundle_peek(const char *bundle, const char *path, char **text_r) {
+  char *data = NULL;
+  gsize len = 0;
+  if (!g_file_get_contents(bundle, &data, &len, NULL))
+    return false;
+  GHashTable *t = bundle_parse(data, len);
+  g_free(data);
+  if (t == NULL)
+    return false;
+  GBytes *b = g_hash_table_lookup(t, path);
+  if (b != NULL) {
+    gsize n;
+    const char *d = g_bytes_get_data(b, &n);
+    *text_r = g_strndup(d, n);
+  }
+  g_hash_table_destroy(t);
+  return b != NULL;
 }

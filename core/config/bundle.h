@@ -20,6 +20,9 @@
  * recording).  Same contract as g_file_get_contents. */
 bool bundle_get_contents(const char *path, char **text_r, gsize *len_r,
                          GError **error_r);
+/* bundle_exists - PATH is part of the bundle being replayed, or, with
+ * none active, exists on disk (for optional configuration files) */
+bool bundle_exists(const char *path);
 /* bundle_active - a bundle is being replayed (skip disk checks) */
 bool bundle_active(void);
 /* bundle_record - start (or restart, forgetting earlier files) recording */
@@ -28,6 +31,10 @@ void bundle_record(void);
 bool bundle_save(const char *path, char **error_r);
 /* bundle_load - replay PATH from now on */
 bool bundle_load(const char *path, char **error_r);
+/* bundle_peek - the text of PATH as recorded in the bundle file BUNDLE
+ * (e.g. to learn what a running server uses), without replaying it;
+ * false when BUNDLE cannot be read or does not hold PATH */
+bool bundle_peek(const char *bundle, const char *path, char **text_r);
 /* bundle_env - the environment variable naming the bundle */
 #define BUNDLE_ENV "CURSUS_CONFIG_BUNDLE"
 

@@ -39,6 +39,38 @@ const conf_key conf_core_keys[] = {
       "GnuTLS priority string"),
     K("tls", "ca", PATH, NULL, "PEM CA bundle to verify peers"),
 
+    K("queue", "sync", STRING, "syncfs",
+      "how a batch of new queue files is flushed: syncfs (once for the "
+      "queue's file system) or fsync (each file)"),
+    K("queue", "spill_size", SIZE, "1M",
+      "messages larger than this go to disk while they arrive"),
+    K("queue", "batch_max", INTEGER, "256", "most messages committed together"),
+
+    K("mta", "block_size", INTEGER, "1024",
+      "bytes per block (blocklimit, the message log)"),
+    K("mta", "block_limit", INTEGER, "51200",
+      "largest message in blocks on every channel (0: no limit)"),
+    K("mta", "notice_unit", DURATION, "86400",
+      "unit of the notices keyword (classic RETURN_UNITS: a day)"),
+    K("mta", "max_received", INTEGER, "50",
+      "more Received: fields than this is a mail loop: refused"),
+
+    K("mta", "mapping_file", PATH, "mappings", "the MAPPINGS file (mapping tables)"),
+    K("mta", "alias_file", PATH, "aliases", "the aliases file"),
+    K("mta", "compiled_dir", PATH, NULL,
+      "where `cursus cnbuild` puts the compiled image (default STATE/compiled)"),
+    K("mta", "general_database", STRING, NULL,
+      "source of $(key) lookups in rewrite rules, e.g. tcdb:general.tcdb"),
+    K("mta", "max_rewrites", INTEGER, "64", "rewriting steps before a rule loop is reported"),
+    K("mta", "max_expansion_depth", INTEGER, "10",
+      "nesting of alias and directory expansions"),
+    K("mta", "bang_paths", BOOLEAN, "no", "route a!b!user bang paths"),
+    K("mta", "reverse_envelope", BOOLEAN, "yes",
+      "apply the REVERSE mapping to envelope senders too"),
+    K("mta", "access_orcpt", BOOLEAN, "no",
+      "append the DSN ORCPT to SEND_ACCESS / MAIL_ACCESS probes"),
+    K("databases", "*", STRING, NULL,
+      "NAME = SCHEME:ARGUMENT: a database for $(NAME,key) and ${NAME,key}"),
     K("directory", "module", STRING, "dir_ldif", "directory module"),
     K("directory", "base_dn", STRING, "o=cursus",
       "entry below which provisioning creates hosted domains"),
@@ -86,13 +118,37 @@ const conf_key conf_core_keys[] = {
     K("auth", "scram_iterations", INTEGER, "4096",
       "PBKDF2 iterations of new SCRAM secrets"),
     K("store", "module", STRING, "store_cursus", "message store module"),
+    K("store", "quota_enforcement", BOOLEAN, "yes",
+      "refuse mail and APPENDs over quota (no: usage is only reported)"),
+    K("store", "default_quota", SIZE, "0",
+      "quota of users without mailQuota or a domain default (0: none)"),
+    K("store", "default_message_quota", INTEGER, "0",
+      "message quota of users without mailMsgQuota or a domain default (0: none)"),
+    K("store", "quota_warn", INTEGER, "90",
+      "percent of the quota at which users are warned (0: never)"),
+    K("store", "quota_warn_interval", DURATION, "P1D",
+      "time before a user still over the threshold is warned again"),
+    K("store", "quota_warn_message", PATH, NULL,
+      "template of the warning (header, blank line, text; see docs/store.md)"),
+    K("store", "quota_grace", DURATION, "P1D",
+      "how long mail for a user over quota is held before it is returned"),
+    K("store", "quota_check_interval", DURATION, "PT1H",
+      "how often the housekeeping process looks for users over the threshold"),
+    K("store", "snapshot_interval", DURATION, "P1D",
+      "time between snapshots of the system area (0: none)"),
+    K("store", "snapshot_keep", INTEGER, "3", "snapshots kept"),
+    K("store", "expire_rules", PATH, "expire.rules",
+      "expiry rules, relative to the configuration directory (docs/store.md)"),
+    K("store", "expire_start", INTEGER, "23",
+      "hour of the day (0-23) at which the daily expiry runs"),
     {NULL, NULL, 0, NULL, NULL},
 };
 
 static const conf_key *find_key(const char *group, const char *key) {
   for (const conf_key *k = conf_core_keys; k->group != NULL; k++)
     if (g_ascii_strcasecmp(k->group, group) == 0 &&
-        (key == NULL || g_ascii_strcasecmp(k->key, key) == 0))
+        (key == NULL || g_ascii_strcasecmp(k->key, key) == 0 ||
+         strcmp(k->key, "*") == 0))
       return k;
   return NULL;
 }

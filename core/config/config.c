@@ -13,6 +13,14 @@
 
 static GPtrArray *check_hooks;
 static config *current_config;
+static GMutex current_lock;
+static GPrivate loading; /* config* being loaded by this thread */
+
+/* An attached extension's destructor. */
+typedef struct ext_destroy {
+  void *data;
+  GDestroyNotify destroy;
+} ext_destroy;
 
 const char *config_default_dir(void) {
   const char *env = g_getenv("CURSUS_CONFIG_DIR");
@@ -147,6 +155,8 @@ static void check_channels(config *cfg, diag *d) {
           jobccnf_channel_str(cfg->jobc, ch->name, "MASTER_COMMAND", NULL);
       m = use_module(cfg, name, CURSUS_KIND_CHANNEL, what, cfg->jobc->of->path,
                      0, d);
+    } else if (cnf_channel_has(ch, "slave")) {
+      /* receives only: no master program, whatever its name */
     } else {
       for (guint k = 0; k < ch->keywords->len && m == NULL; k++) {
         const cnf_kw *kw = ch->keywords->pdata[k];
@@ -246,10 +256,11 @@ static void check_module_settings(config *cfg, diag *d) {
 
 static void check_backends(config *cfg, diag *d) {
   static const struct {
-    const char *group;
+    const char *group, *key;
     uint32_t kind;
-  } backends[] = {{"directory", CURSUS_KIND_DIRECTORY},
-                  {"store", CURSUS_KIND_STORE}};
+  } backends[] = {{"directory", "module", CURSUS_KIND_DIRECTORY},
+                  {"store", "module", CURSUS_KIND_STORE},
+                  {"auth", "modules", CURSUS_KIND_AUTH}};
   for (size_t i = 0; i < G_N_ELEMENTS(backends); i++) {
     opt_section *s = NULL;
     for (guint j = 0; j < cfg->conf->sections->len; j++) {
@@ -258,11 +269,16 @@ static void check_backends(config *cfg, diag *d) {
           g_ascii_strcasecmp(t->kind, backends[i].group) == 0)
         s = t;
     }
-    const opt_entry *e = s != NULL ? optfile_get(s, "module") : NULL;
+    const opt_entry *e = s != NULL ? optfile_get(s, backends[i].key) : NULL;
     if (e == NULL)
       continue;
-    char *what = g_strdup_printf("[%s] module", backends[i].group);
-    use_module(cfg, e->value, backends[i].kind, what, e->file, e->line, d);
+    char *what = g_strdup_printf("[%s] %s", backends[i].group, backends[i].key);
+    /* "modules" keys name several, separated by spaces or commas */
+    char **names = g_strsplit_set(e->value, " ,", -1);
+    for (char **n = names; *n != NULL; n++)
+      if (**n != '\0')
+        use_module(cfg, *n, backends[i].kind, what, e->file, e->line, d);
+    g_strfreev(names);
     g_free(what);
   }
 }
@@ -278,6 +294,8 @@ config *config_load(const char *dir, unsigned process, modreg **mods_io,
   cfg->extensions = g_hash_table_new(g_str_hash, g_str_equal);
   g_hash_table_insert(cfg->extensions, "config.owned",
                       g_ptr_array_new_with_free_func(owned_free));
+  g_hash_table_insert(cfg->extensions, "config.destroy",
+                      g_ptr_array_new_with_free_func(g_free));
   cfg->conf_path = g_build_filename(cfg->dir, "cursus.conf", NULL);
   cfg->conf = optfile_read(cfg->conf_path, d);
   if (cfg->conf == NULL) {
@@ -309,8 +327,10 @@ config *config_load(const char *dir, unsigned process, modreg **mods_io,
     check_services(cfg, d);
   check_module_settings(cfg, d);
   check_backends(cfg, d);
+  g_private_set(&loading, cfg);
   for (guint i = 0; check_hooks != NULL && i < check_hooks->len; i++)
     ((config_check_hook *)check_hooks->pdata[i])(cfg, d);
+  g_private_set(&loading, NULL);
   return cfg;
 }
 
@@ -326,6 +346,13 @@ void config_unref(config **cfgp) {
   *cfgp = NULL;
   if (!g_atomic_int_dec_and_test(&cfg->refs))
     return;
+  /* extensions first: they may point into the rest */
+  GPtrArray *destroys = g_hash_table_lookup(cfg->extensions, "config.destroy");
+  for (guint i = destroys->len; i > 0; i--) {
+    ext_destroy *x = destroys->pdata[i - 1];
+    x->destroy(x->data);
+  }
+  g_ptr_array_free(destroys, TRUE);
   imtacnf_free(&cfg->imta);
   dispcnf_free(&cfg->disp);
   jobccnf_free(&cfg->jobc);
@@ -347,9 +374,38 @@ void config_unref(config **cfgp) {
 }
 
 void config_set_current(config *cfg) {
+  g_mutex_lock(&current_lock);
   config *old = current_config;
   current_config = cfg != NULL ? config_ref(cfg) : NULL;
+  g_mutex_unlock(&current_lock);
   config_unref(&old);
+}
+
+config *config_current_ref(void) {
+  g_mutex_lock(&current_lock);
+  config *cfg = current_config != NULL ? config_ref(current_config) : NULL;
+  g_mutex_unlock(&current_lock);
+  return cfg;
+}
+
+config *config_in_effect_ref(void) {
+  config *cfg = g_private_get(&loading);
+  return cfg != NULL ? config_ref(cfg) : config_current_ref();
+}
+
+void config_extension_set(config *cfg, const char *name, void *data,
+                          GDestroyNotify destroy) {
+  g_hash_table_insert(cfg->extensions, (gpointer)g_intern_string(name), data);
+  if (destroy != NULL) {
+    ext_destroy *x = g_new0(ext_destroy, 1);
+    x->data = data;
+    x->destroy = destroy;
+    g_ptr_array_add(g_hash_table_lookup(cfg->extensions, "config.destroy"), x);
+  }
+}
+
+void *config_extension(const config *cfg, const char *name) {
+  return g_hash_table_lookup(cfg->extensions, name);
 }
 
 config *config_current(void) { return current_config; }

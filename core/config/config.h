@@ -66,6 +66,23 @@ void config_add_check_hook(config_check_hook *hook);
 void config_set_current(config *cfg);
 config *config_current(void);
 
+/* config_current_ref - a reference to the current configuration (NULL
+ * when none), safe against a refresh swapping it in another thread;
+ * release with config_unref */
+config *config_current_ref(void);
+
+/* config_in_effect_ref - the configuration module calls should see: the
+ * one being loaded by this thread (its check hooks open mapping sources),
+ * else the current one; a new reference or NULL */
+config *config_in_effect_ref(void);
+
+/* config_extension_set - attach DATA under NAME to CFG; DESTROY (may be
+ * NULL) releases it when the configuration is freed */
+void config_extension_set(config *cfg, const char *name, void *data,
+                          GDestroyNotify destroy);
+/* config_extension - the data attached under NAME, or NULL */
+void *config_extension(const config *cfg, const char *name);
+
 /* config_channel_module - the module serving CH's master side, or NULL */
 module *config_channel_module(const config *cfg, const cnf_channel *ch);
 

@@ -143,8 +143,9 @@ static void service_read(dispcnf *dc, opt_section *sec, const char *run_dir,
     s->unix_socket = fs_path_join(run_dir, us);
   s->min_procs = (unsigned)optfile_int(sec, g, "MIN_PROCS", 1);
   s->max_procs = (unsigned)optfile_int(sec, g, "MAX_PROCS", 4);
-  s->min_conns = (unsigned)optfile_int(sec, g, "MIN_CONNS", 20);
   s->max_conns = (unsigned)optfile_int(sec, g, "MAX_CONNS", 10000);
+  /* unset, MIN_CONNS follows a small MAX_CONNS down */
+  s->min_conns = (unsigned)optfile_int(sec, g, "MIN_CONNS", MIN(20, s->max_conns));
   s->max_life_time = (unsigned)optfile_int(sec, g, "MAX_LIFE_TIME", 86400);
   s->max_life_conns = (unsigned)optfile_int(sec, g, "MAX_LIFE_CONNS", 0);
   s->max_shutdown = (unsigned)optfile_int(sec, g, "MAX_SHUTDOWN", 2);

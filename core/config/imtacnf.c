@@ -129,10 +129,19 @@ static void parse_keywords(GPtrArray *out, char **tokens, const srcline *l,
       continue;
     }
     if (def == NULL) {
-      diag_error(d, l->file, l->line,
-                 "channel %s: unknown keyword '%s' (see `cursus modules -v` "
-                 "for the keywords of each module)",
-                 channel, tok);
+      if (cur != NULL && cur->def->kw->type != CURSUS_VALUE_FLAG &&
+          cur->def->kw->max_values != 0 &&
+          keyword_check_value(cur->def->kw->type, tok, &(const char *){NULL}))
+        diag_error(d, l->file, l->line,
+                   "channel %s: keyword '%s' takes at most %u value%s; "
+                   "\"%s\" is one too many",
+                   channel, cur->name, cur->def->kw->max_values,
+                   cur->def->kw->max_values == 1 ? "" : "s", tok);
+      else
+        diag_error(d, l->file, l->line,
+                   "channel %s: unknown keyword '%s' (see `cursus modules -v` "
+                   "for the keywords of each module)",
+                   channel, tok);
       cur = NULL;
       continue;
     }
@@ -223,6 +232,7 @@ static void parse_block(imtacnf *cnf, GPtrArray *block, GPtrArray *defaults,
   }
   parse_keywords(ch->keywords, tokens, first, kws, name, d);
   g_strfreev(tokens);
+  name = ch->name; /* tokens[0] is gone */
 
   if (block->len < 2)
     diag_error(d, first->file, first->line,

@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "config/bundle.h"
 #include "module/host.h"
+#include "store/store.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -19,6 +20,20 @@ char *daemon_pidfile(const config *cfg, const char *name) {
   char *path = g_build_filename(cfg->run_dir, file, NULL);
   g_free(file);
   return path;
+}
+
+/* give_to_server_user - when root, hand PATH to the server user so the
+ * processes that drop privileges can use it */
+static void give_to_server_user(const config *cfg, const char *path) {
+  uid_t uid;
+  gid_t gid;
+  if (geteuid() != 0 || cfg->server_user == NULL ||
+      strcmp(cfg->server_user, "root") == 0 ||
+      !proc_user_ids(cfg->server_user, &uid, &gid))
+    return;
+  if (chown(path, uid, gid) < 0)
+    log_warning("cannot give %s to user %s: %s", path, cfg->server_user,
+                g_strerror(errno));
 }
 
 bool daemon_open_log(const config *cfg, const char *name, bool log_stderr,
@@ -42,6 +57,8 @@ bool daemon_open_log(const config *cfg, const char *name, bool log_stderr,
   bool ok = log_open(targets, path, &err);
   if (!ok)
     *error_r = g_strdup(err);
+  else if (path != NULL)
+    give_to_server_user(cfg, path);
   g_free(path);
   return ok;
 }
@@ -111,6 +128,7 @@ static void save_bundle(daemon_ctx *d) {
   if (!fs_mkdir_p(d->cfg->run_dir, 0750, &error) ||
       !bundle_save(path, &error))
     log_fatal("%s", error);
+  give_to_server_user(d->cfg, path);
   g_setenv(BUNDLE_ENV, path, TRUE);
   g_free(path);
 }
@@ -140,9 +158,26 @@ void daemon_refresh(daemon_ctx *d) {
     log_error("%s", error);
     g_free(error);
   }
+  store_service_refresh(cfg);
   log_info("%s: configuration reloaded", d->name);
   if (d->on_refresh != NULL)
     d->on_refresh(d);
+}
+
+/* start_store - host->store for the processes that serve users; the
+ * backend opens at its first use (after privileges are dropped) */
+static void start_store(daemon_ctx *d) {
+  char *error = NULL;
+  if (!(d->process & (CURSUS_PROC_WORKER | CURSUS_PROC_CHANNEL_JOB |
+                      CURSUS_PROC_STORED)))
+    return;
+  const char *name = conf_get(d->cfg->conf, "store", "module");
+  if (name == NULL || modreg_find(d->mods, name) == NULL)
+    return; /* no store here: host->store stays NULL */
+  if (!store_service_start(d->cfg, d->mods, false, &error)) {
+    log_warning("%s: %s", d->name, error);
+    g_free(error);
+  }
 }
 
 void daemon_start(daemon_ctx *d) {
@@ -152,6 +187,8 @@ void daemon_start(daemon_ctx *d) {
   log_init(d->name);
   proc_set_name(d->name);
   signal(SIGPIPE, SIG_IGN);
+  /* before the configuration: its checks may open mapping sources */
+  host_init(d->process);
   config_source(d);
   d->cfg = config_load(d->config_dir, d->process, &d->mods, dg);
   if (d->mods != NULL)
@@ -174,7 +211,6 @@ void daemon_start(daemon_ctx *d) {
     if (!proc_pidfile_write(d->pidfile, &error))
       log_fatal("%s", error);
   }
-  host_init(d->process);
   d->loop = ev_loop_new();
   if (d->loop == NULL)
     log_fatal("cannot create the event loop");
@@ -183,6 +219,7 @@ void daemon_start(daemon_ctx *d) {
   ev_signal(d->loop, SIGINT, on_term, d);
   ev_signal(d->loop, SIGHUP, on_hup, d);
   ev_signal(d->loop, SIGCHLD, on_chld, d);
+  start_store(d);
 }
 
 void daemon_ready(daemon_ctx *d) {
@@ -200,6 +237,7 @@ void daemon_finish(daemon_ctx *d) {
     proc_pidfile_remove(d->pidfile);
   g_free(d->pidfile);
   d->pidfile = NULL;
+  store_service_stop();
   config_set_current(NULL);
   config_unref(&d->cfg);
   modreg_free(&d->mods);

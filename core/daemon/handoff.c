@@ -24,8 +24,9 @@ bool handoff_send_fd(int sock, const handoff_msg *msg, int fd) {
   cm->cmsg_len = CMSG_LEN(sizeof(int));
   memcpy(CMSG_DATA(cm), &fd, sizeof(int));
   ssize_t n;
+  /* never block the dispatcher on a worker that does not read */
   do
-    n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+    n = sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
   while (n < 0 && errno == EINTR);
   return n == (ssize_t)sizeof(*msg);
 }

@@ -24,7 +24,8 @@ typedef struct handoff_msg {
   uint64_t id;
 } handoff_msg;
 
-/* handoff_send_fd - send MSG with FD attached */
+/* handoff_send_fd - send MSG with FD attached, without blocking (false
+ * with errno EAGAIN when the worker's socket is full) */
 bool handoff_send_fd(int sock, const handoff_msg *msg, int fd);
 /* handoff_recv - receive one message; *fd_r is the attached fd or -1.
  * Returns 1, 0 on EOF, -1 on error (errno; EAGAIN when nothing waits). */

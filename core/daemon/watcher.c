@@ -282,6 +282,17 @@ int watcher_main(cmd_ctx *ctx, int notify_fd) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   log_info("Cursus %s starting (module ABI %d.%d, configuration %s)",
            PACKAGE_VERSION, CURSUS_ABI_MAJOR, CURSUS_ABI_MINOR, d.cfg->dir);
+  for (guint i = 0; i < d.mods->modules->len; i++) {
+    module *m = d.mods->modules->pdata[i];
+    if (!m->used)
+      log_info("module %s (%s) is installed but not used by the "
+               "configuration: not initialised",
+               m->desc->name, m->path);
+  }
+  for (guint i = 0; i < d.mods->refused->len; i++) {
+    const module_refusal *r = d.mods->refused->pdata[i];
+    log_warning("%s: %s", r->path, r->reason);
+  }
   for (size_t i = 0; i < G_N_ELEMENTS(w.children); i++)
     child_start(&w, &w.children[i]);
   w.start_timer = ev_timer_new(d.loop, START_TIMEOUT_MS, start_timeout, &w);

@@ -16,6 +16,9 @@
 #include "handoff.h"
 #include "main/commands.h"
 #include "module/host.h"
+#include "queue/hostq.h"
+#include "queue/qconfig.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -28,6 +31,7 @@
 
 typedef struct worker_state {
   daemon_ctx *d;
+  GArray *unsent; /* handoff_msg the dispatcher could not take yet */
   disp_service *svc;
   module *mod;
   tls_ctx *tls;
@@ -44,18 +48,42 @@ typedef struct conn_tag {
 } conn_tag;
 
 static void maybe_exit(void) {
-  if ((ws.retiring || ws.stopping) && conn_count() == 0)
+  if ((ws.retiring || ws.stopping) && conn_count() == 0 &&
+      (ws.unsent->len == 0 || ws.ctl_io == NULL))
     ev_loop_stop(ws.d->loop);
+}
+
+/* flush_unsent - send queued CLOSED messages; the dispatcher's counts
+ * depend on every one of them arriving */
+static void flush_unsent(void) {
+  guint sent = 0;
+  while (sent < ws.unsent->len) {
+    handoff_msg *m = &g_array_index(ws.unsent, handoff_msg, sent);
+    if (send(CTL_FD, m, sizeof(*m), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+      if (errno == EAGAIN || errno == EINTR)
+        break;
+      log_warning("cannot tell the dispatcher a connection ended: %s",
+                  g_strerror(errno));
+      g_array_set_size(ws.unsent, 0);
+      sent = 0;
+      break;
+    }
+    sent++;
+  }
+  g_array_remove_range(ws.unsent, 0, sent);
+  /* wait for room when the dispatcher is behind */
+  if (ws.ctl_io != NULL)
+    ev_io_set(ws.ctl_io, EV_READ | (ws.unsent->len > 0 ? EV_WRITE : 0));
 }
 
 static void on_conn_closed(void *data) {
   conn_tag *tag = data;
   handoff_msg msg = {.type = HANDOFF_CLOSED, .id = tag->id};
-  if (ws.ctl_io != NULL &&
-      send(CTL_FD, &msg, sizeof(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-    log_warning("cannot tell the dispatcher a connection ended: %s",
-                g_strerror(errno));
   g_free(tag);
+  if (ws.ctl_io != NULL) {
+    g_array_append_val(ws.unsent, msg);
+    flush_unsent();
+  }
   maybe_exit();
 }
 
@@ -73,6 +101,12 @@ static void retire(const char *why) {
 }
 
 static void on_ctl(ev_io *io, unsigned events, void *data) {
+  if (events & EV_WRITE) {
+    flush_unsent();
+    maybe_exit();
+    if (!(events & EV_READ))
+      return;
+  }
   for (;;) {
     handoff_msg msg;
     int fd = -1;
@@ -81,6 +115,7 @@ static void on_ctl(ev_io *io, unsigned events, void *data) {
       return;
     if (rc <= 0) {
       ev_io_free(&ws.ctl_io);
+      g_array_set_size(ws.unsent, 0);
       retire("the dispatcher has gone");
       return;
     }
@@ -131,6 +166,11 @@ static void on_stop(daemon_ctx *d) {
 }
 
 static void on_refresh(daemon_ctx *d) {
+  char *error = NULL;
+  if (!queue_process_setup(d->cfg, &error)) {
+    log_error("%s", error);
+    g_free(error);
+  }
   dir_service_refresh(d->cfg);
   auth_service_refresh(d->cfg);
 }
@@ -154,6 +194,7 @@ int cmd_worker(cmd_ctx *ctx) {
       .on_refresh = on_refresh,
   };
   ws.d = &d;
+  ws.unsent = g_array_new(FALSE, FALSE, sizeof(handoff_msg));
   daemon_start(&d);
   ws.svc = dispcnf_service(d.cfg->disp, ctx->argv[1]);
   if (ws.svc == NULL)
@@ -162,12 +203,24 @@ int cmd_worker(cmd_ctx *ctx) {
   if (ws.mod == NULL)
     log_fatal("service %s: no module serves protocol %s", ws.svc->name,
               ws.svc->protocol);
-  ws.tls = conn_tls_load(conf_get(d.cfg->conf, "tls", "certificate"),
-                         conf_get(d.cfg->conf, "tls", "key"),
+  /* relative paths of cursus.conf are relative to its directory */
+  const char *cert = conf_get(d.cfg->conf, "tls", "certificate");
+  const char *key = conf_get(d.cfg->conf, "tls", "key");
+  char *cert_path = cert != NULL && *cert != '\0' ? fs_path_join(d.cfg->dir, cert)
+                                                  : NULL;
+  char *key_path = key != NULL && *key != '\0' ? fs_path_join(d.cfg->dir, key)
+                                               : NULL;
+  ws.tls = conn_tls_load(cert_path, key_path,
                          conf_get(d.cfg->conf, "tls", "priority"), &error);
+  g_free(cert_path);
+  g_free(key_path);
   if (error != NULL)
     log_fatal("%s", error);
   host_set_conn(conn_ops());
+  if (!queue_process_setup(d.cfg, &error))
+    log_fatal("%s", error);
+  queue_clean_tmp(d.cfg->queue_dir);
+  host_set_queue(hostq_ops(d.loop));
   /* the service's protocol first, then what it may need */
   if (!module_init(ws.mod, &error))
     log_fatal("%s", error);
@@ -181,8 +234,11 @@ int cmd_worker(cmd_ctx *ctx) {
   ws.ctl_io = ev_io_new(d.loop, CTL_FD, EV_READ, on_ctl, NULL);
   ev_loop_run(d.loop);
   ev_io_free(&ws.ctl_io);
+  g_array_free(ws.unsent, TRUE);
   ev_timer_free(&ws.exit_timer);
   conn_tls_free(&ws.tls);
+  /* commits still on their way to disk end before the process does */
+  qwrite_stop();
   auth_service_stop();
   dir_service_stop();
   daemon_finish(&d);

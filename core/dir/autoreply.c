@@ -278,12 +278,13 @@ char *autoreply_compose(const autoreply_case *c, size_t *len_r) {
   return out;
 }
 
-/* read_content - up to MAX_READ octets of FD from offset 0 */
-static char *read_content(int fd, uint64_t size, size_t *len_r) {
+/* read_content - up to MAX_READ octets of FD from OFFSET */
+static char *read_content(int fd, uint64_t offset, uint64_t size,
+                          size_t *len_r) {
   size_t want = (size_t)MIN(size, (uint64_t)MAX_READ), got = 0;
   char *buf = g_malloc(want + 1);
   while (got < want) {
-    ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
+    ssize_t n = pread(fd, buf + got, want - got, (off_t)(offset + got));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -319,8 +320,11 @@ static int enqueue(cursus_module_ctx *ctx, const char *sender,
     rc = q->enqueue_write(e, reply, len, error_r);
   if (rc == CURSUS_OK)
     rc = q->enqueue_commit(e, &id, error_r);
-  else
-    q->enqueue_abort(e);
+  /* the error text lives in the enqueue: keep a copy past its release */
+  if (rc != CURSUS_OK && *error_r != NULL)
+    *error_r = set_error(g_strdup(*error_r));
+  /* released committed or not (channel.h); an uncommitted one is dropped */
+  q->enqueue_free(&e);
   return rc;
 }
 
@@ -337,7 +341,8 @@ int autoreply_handle(cursus_module_ctx *ctx, const cursus_autoreply_msg *msg,
     return rc == CURSUS_NONE ? CURSUS_NONE : CURSUS_TEMPFAIL;
   }
   size_t len = 0;
-  char *data = read_content(msg->content_fd, msg->content_size, &len);
+  char *data = read_content(msg->content_fd, msg->content_offset,
+                            msg->content_size, &len);
   GMimeMessage *m = autoreply_parse(data, len);
   const cursus_entry *dom = u->domain != NULL ? u->domain->entry : NULL;
   autoreply_case c = {u->entry, u->domain != NULL ? u->domain->name : NULL,

@@ -5,6 +5,8 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "config/keyword.h"
+#include "module/host.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -13,6 +15,7 @@
 config *cmd_load_config(cmd_ctx *ctx, unsigned process, modreg **mods_r,
                         bool allow_errors) {
   diag *d = diag_new();
+  host_init(process);
   /* tools see every module, whatever processes it is meant for */
   *mods_r = NULL;
   config *cfg = config_load(ctx->config_dir, CURSUS_PROC_ANY, mods_r, d);
@@ -32,10 +35,25 @@ config *cmd_load_config(cmd_ctx *ctx, unsigned process, modreg **mods_r,
   return cfg;
 }
 
+/* config_keywords - the channel keywords the core interprets */
+static int config_keywords(void) {
+  for (const cursus_keyword *k = core_channel_keywords; k->name != NULL; k++) {
+    char arity[48] = "";
+    if (k->type != CURSUS_VALUE_FLAG)
+      snprintf(arity, sizeof(arity), " <%s>%s", value_type_name(k->type),
+               k->max_values == 1 ? "" : "...");
+    printf("%s%s\t%s\n", k->name, arity, k->help);
+  }
+  return 0;
+}
+
 int cmd_config(cmd_ctx *ctx) {
   bool quiet = false;
+  if (ctx->argc == 2 && strcmp(ctx->argv[1], "keywords") == 0)
+    return config_keywords();
   if (ctx->argc < 2 || strcmp(ctx->argv[1], "check") != 0) {
-    fprintf(stderr, "usage: cursus [--config DIR] config check [--quiet]\n");
+    fprintf(stderr, "usage: cursus [--config DIR] config check [--quiet]\n"
+                    "       cursus config keywords\n");
     return 2;
   }
   for (int i = 2; i < ctx->argc; i++) {
@@ -48,6 +66,7 @@ int cmd_config(cmd_ctx *ctx) {
   }
   diag *d = diag_new();
   modreg *mods = NULL;
+  host_init(CURSUS_PROC_TOOL);
   config *cfg = config_load(ctx->config_dir, CURSUS_PROC_ANY, &mods, d);
   diag_print(d, stderr);
   int status = 0;

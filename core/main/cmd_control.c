@@ -51,12 +51,15 @@ int cmd_start(cmd_ctx *ctx) {
   modreg_free(&mods);
   ctx->config_dir = dir;
 
-  int notify_fd = -1;
+  int notify_fd = -1, status;
   if (!ctx->foreground && !proc_daemonize(&notify_fd, &error)) {
     fprintf(stderr, "cursus: %s\n", error);
+    g_free(dir);
     return 1;
   }
-  return watcher_main(ctx, notify_fd);
+  status = watcher_main(ctx, notify_fd);
+  g_free(dir);
+  return status;
 }
 
 /* wait_gone - wait up to SECONDS for PID to exit */

@@ -47,15 +47,26 @@ int cmd_status(cmd_ctx *ctx);
 int cmd_refresh(cmd_ctx *ctx);
 int cmd_config(cmd_ctx *ctx);
 int cmd_modules(cmd_ctx *ctx);
+int cmd_test_rewrite(cmd_ctx *ctx);
+int cmd_test_mapping(cmd_ctx *ctx);
+int cmd_cnbuild(cmd_ctx *ctx);
+int cmd_crdb(cmd_ctx *ctx);
 int cmd_user(cmd_ctx *ctx);
 int cmd_group(cmd_ctx *ctx);
 int cmd_domain(cmd_ctx *ctx);
 int cmd_directory(cmd_ctx *ctx);
+int cmd_mbox(cmd_ctx *ctx);
+int cmd_reconstruct(cmd_ctx *ctx);
+int cmd_snapshot(cmd_ctx *ctx);
+int cmd_quota(cmd_ctx *ctx);
+int cmd_expire(cmd_ctx *ctx);
 
 int watcher_main(cmd_ctx *ctx, int notify_fd);
 int cmd_dispatcher(cmd_ctx *ctx);
 int cmd_worker(cmd_ctx *ctx);
 int cmd_job_controller(cmd_ctx *ctx);
+int cmd_channel_job(cmd_ctx *ctx);
+int cmd_qm(cmd_ctx *ctx);
 int cmd_stored(cmd_ctx *ctx);
 
 #endif

@@ -8,6 +8,8 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "queue/qconfig.h"
+#include "mta/mtacfg.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -22,8 +24,21 @@ const command commands[] = {
      "check the configuration and make the running server reload it", false},
     {"config", cmd_config, "check [--quiet]",
      "check every configuration file (errors as file:line: message)", false},
+    {"config", cmd_config, "keywords",
+     "list the channel keywords the core interprets", false},
     {"modules", cmd_modules, "[-v]",
      "list the modules found and the files refused", false},
+    {"test-rewrite", cmd_test_rewrite,
+     "[--source-channel CH] [--from ADDR] [--noimage] [--noexpand] [-q] "
+     "ADDRESS...",
+     "show how addresses are rewritten, routed and expanded", false},
+    {"test-mapping", cmd_test_mapping, "[--flags AELTDFS] TABLE [INPUT...]",
+     "apply a mapping table (or an access table) to inputs", false},
+    {"cnbuild", cmd_cnbuild, "[--check]",
+     "compile the mapping tables and aliases into the configuration image",
+     false},
+    {"crdb", cmd_crdb, "INPUT OUTPUT",
+     "compile a text table into a database for map_tcdb", false},
     {"user", cmd_user, "add|modify|delete|show|list ...",
      "provision users (`cursus user --help`)", false},
     {"group", cmd_group, "add|modify|delete|show|list ...",
@@ -32,9 +47,24 @@ const command commands[] = {
      "provision hosted domains", false},
     {"directory", cmd_directory, "resolve|verify|check|stats ...",
      "what the directory makes of an address or a login", false},
+    {"mbox", cmd_mbox, "list|create|delete|rename|show|acl|move ...",
+     "mailboxes and users' stores in the message store", false},
+    {"quota", cmd_quota, "[-u USER] [-d DOMAIN] [-w] [-f] [-n]",
+     "quota usage, users over the threshold or quota, warnings", false},
+    {"reconstruct", cmd_reconstruct, "[-n] [-f] [-m] [-q] [-r] [NAME...]",
+     "check and repair the store from its message files", false},
+    {"snapshot", cmd_snapshot, "create|list|restore [NAME]|prune KEEP",
+     "snapshots of the store's system area and recovery from them", false},
+    {"expire", cmd_expire, "[-n] [-u USER]", "apply the expiry rules now",
+     false},
     {"dispatcher", cmd_dispatcher, "", "the dispatcher process", true},
     {"worker", cmd_worker, "SERVICE", "a server worker process", true},
     {"job-controller", cmd_job_controller, "", "the job controller", true},
+    {"channel-job", cmd_channel_job, "CHANNEL", "a master channel job", true},
+    {"qm", cmd_qm, "COMMAND [ARGS]",
+     "queue manager: list, show, hold, release, delete, return, retry, "
+     "counters, jobs, inject",
+     false},
     {"stored", cmd_stored, "", "the store housekeeping process", true},
     {NULL, NULL, NULL, NULL, false},
 };
@@ -85,6 +115,8 @@ int main(int argc, char **argv) {
   char *value;
 
   log_init("cursus");
+  queue_config_register();
+  mtacfg_register();
   for (int i = 1; i < argc;) {
     if (take_option(&argc, argv, i, "--config", &value) ||
         take_option(&argc, argv, i, "-C", &value)) {

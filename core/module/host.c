@@ -3,7 +3,9 @@
  */
 #include "build-config.h"
 #include "host.h"
+#include "config/bundle.h"
 #include "config/config.h"
+#include "util/fsutil.h"
 #include "util/cache.h"
 #include "util/log.h"
 
@@ -36,10 +38,13 @@ static int h_log_enabled(cursus_module_ctx *ctx, cursus_log_level level) {
 /* ------------------------------------------------------------ settings */
 
 static const char *h_setting(cursus_module_ctx *ctx, const char *key) {
-  config *cfg = config_current();
+  config *cfg = config_in_effect_ref();
   opt_section *s =
       cfg != NULL ? conf_module_section(cfg->conf, ctx->mod->desc->name) : NULL;
   const opt_entry *e = s != NULL ? optfile_get(s, key) : NULL;
+  /* the string lives as long as the configuration, which the caller's
+   * process holds (current or being loaded) */
+  config_unref(&cfg);
   return e != NULL ? e->value : NULL;
 }
 
@@ -59,7 +64,10 @@ static long long h_setting_int(cursus_module_ctx *ctx, const char *key,
 }
 
 static const char *h_path(cursus_module_ctx *ctx, cursus_path_id which) {
-  config *cfg = config_current();
+  config *ref = config_in_effect_ref();
+  config *cfg = ref;
+  /* the strings live as long as the configuration the process holds */
+  config_unref(&ref);
   if (cfg == NULL)
     return "/";
   switch (which) {
@@ -255,10 +263,46 @@ static int h_run_blocking(void (*work)(void *), void (*done)(void *),
   return CURSUS_OK;
 }
 
+/* ------------------------------------------------------ configuration */
+
+static GPrivate read_error = G_PRIVATE_INIT(g_free);
+
+static int h_read_config_file(cursus_module_ctx *ctx, const char *path,
+                              cursus_buf *out, const char **error_r) {
+  config *cfg = config_in_effect_ref();
+  char *full = fs_path_join(cfg != NULL ? cfg->dir : "/", path);
+  char *text = NULL, *why = NULL;
+  gsize len = 0;
+  GError *error = NULL;
+  int rc = CURSUS_OK;
+  config_unref(&cfg);
+  if (!bundle_get_contents(full, &text, &len, &error)) {
+    rc = error->code == G_FILE_ERROR_NOENT && !bundle_active()
+             ? CURSUS_NONE
+             : CURSUS_PERMFAIL;
+    why = g_strdup_printf("%s: %s", full, error->message);
+    g_error_free(error);
+  } else if (!bundle_active() && !fs_check_trusted(full, false, &why)) {
+    rc = CURSUS_PERMFAIL;
+  } else {
+    h_buf_append(out, text, len);
+  }
+  if (why != NULL) {
+    g_private_replace(&read_error, why);
+    *error_r = why;
+  }
+  g_free(text);
+  g_free(full);
+  return rc;
+}
+
 /* ---------------------------------------------------------------- table */
 
 void host_init(unsigned process) {
+  /* the lookup services belong to the whole program, not one process */
+  const cursus_lookup_ops *lookup = host.lookup;
   memset(&host, 0, sizeof(host));
+  host.lookup = lookup;
   host.size = sizeof(host);
   host.abi_major = CURSUS_ABI_MAJOR;
   host.abi_minor = CURSUS_ABI_MINOR;
@@ -283,6 +327,7 @@ void host_init(unsigned process) {
   host.timer_add = h_timer_add;
   host.timer_remove = h_timer_remove;
   host.run_blocking = h_run_blocking;
+  host.read_config_file = h_read_config_file;
 }
 
 const cursus_host *host_table(void) { return &host; }

@@ -18,7 +18,8 @@ struct cursus_module_ctx {
   char *log_prefix;
 };
 
-/* host_init - fill the process's table for PROCESS (enum cursus_process) */
+/* host_init - fill the process's table for PROCESS (enum cursus_process);
+ * the lookup sub-table installed before (host_set_lookup) stays */
 void host_init(unsigned process);
 /* host_table - the table (host_init first) */
 const cursus_host *host_table(void);

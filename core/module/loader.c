@@ -5,6 +5,7 @@
 #include "loader.h"
 #include "util/fsutil.h"
 #include "util/log.h"
+#include "host.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -79,6 +80,10 @@ static void refusal_free(void *p) {
 
 static void module_free(void *p) {
   module *m = p;
+  if (m->ctx != NULL) {
+    g_free(m->ctx->log_prefix);
+    g_free(m->ctx);
+  }
   if (m->handle != NULL)
     dlclose(m->handle);
   g_free(m->path);

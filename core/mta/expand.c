@@ -5,6 +5,7 @@
 #include "expand.h"
 
 static GArray *expanders; /* of expander */
+static guint n_fallbacks;  /* the last N of EXPANDERS are fallbacks */
 
 void expansion_init(expansion *e) {
   e->addresses = g_ptr_array_new_with_free_func(g_free);
@@ -26,12 +27,20 @@ void expansion_clear(expansion *e) {
 void expander_register(const expander *e) {
   if (expanders == NULL)
     expanders = g_array_new(FALSE, FALSE, sizeof(expander));
+  g_array_insert_val(expanders, expanders->len - n_fallbacks, *e);
+}
+
+void expander_register_fallback(const expander *e) {
+  if (expanders == NULL)
+    expanders = g_array_new(FALSE, FALSE, sizeof(expander));
   g_array_append_val(expanders, *e);
+  n_fallbacks++;
 }
 
 void expander_unregister_all(void) {
   if (expanders != NULL)
     g_array_set_size(expanders, 0);
+  n_fallbacks = 0;
 }
 
 int expand_address(const char *address, const expand_params *params,

@@ -63,6 +63,10 @@ typedef struct expander {
  * order (the directory first, then the alias file, as the classic
  * ALIAS_MAGIC 8764 order does) */
 void expander_register(const expander *e);
+/* expander_register_fallback - add an expander tried after every one
+ * registered with expander_register, whenever either was registered (the
+ * alias file's, so the directory always comes first) */
+void expander_register_fallback(const expander *e);
 void expander_unregister_all(void);
 /* expand_address - try every expander in order; the first that returns
  * non-zero decides */

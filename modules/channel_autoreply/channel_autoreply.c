@@ -19,6 +19,8 @@
  * Offers: channel ops (channel names "autoreply").  Needs: host->queue,
  * host->directory.
  */
+#include "build-config.h"
+
 #include <stdio.h>
 #include <cursus/cursus.h>
 
@@ -58,11 +60,12 @@ static void report(cursus_message *msg, size_t i, int rc, const char *why) {
 static int ar_deliver(void *data, cursus_message *msg, const char **error_r) {
   chan *c = data;
   const cursus_queue_ops *q = host->queue;
-  uint64_t size = 0;
-  int fd = q->content_fd(msg, &size);
+  uint64_t offset = 0, size = 0;
+  int fd = q->content_fd(msg, &offset, &size);
   for (size_t i = 0; i < q->recipient_count(msg); i++) {
     const cursus_recipient *rcpt = q->recipient(msg, i);
-    cursus_autoreply_msg m = {q->sender(msg), rcpt->address, fd, size};
+    cursus_autoreply_msg m = {q->sender(msg), rcpt->address, fd, size,
+                              offset};
     const char *why = NULL;
     int rc = fd < 0 ? CURSUS_TEMPFAIL
                     : host->directory->autoreply(c->ctx, &m, &why);
@@ -89,8 +92,8 @@ static const cursus_channel_ops ops = {
     .close = ar_close,
 };
 
-CURSUS_MODULE(.name = "channel_autoreply", .version = "0.1.0",
-              .vendor = "Cursus", .license = "MIT",
+CURSUS_MODULE(.name = "channel_autoreply", .version = PACKAGE_VERSION,
+              .vendor = "Cursus", .license = "GPL-3.0-or-later",
               .description = "autoreplies and vacation messages",
               .kinds = CURSUS_KIND_CHANNEL,
               .processes = CURSUS_PROC_CHANNEL_JOB | CURSUS_PROC_TOOL,

@@ -820,7 +820,7 @@ static int ldap_init(cursus_module_ctx *ctx, const cursus_host *h,
 }
 
 CURSUS_MODULE(.name = "dir_ldap", .version = PACKAGE_VERSION,
-              .vendor = "Cursus", .license = "MIT",
+              .vendor = "Cursus", .license = "GPL-3.0-or-later",
               .description = "directory in LDAP servers (libldap)",
               .kinds = CURSUS_KIND_DIRECTORY, .processes = CURSUS_PROC_ANY,
               .settings = ldap_settings, .init = ldap_init,

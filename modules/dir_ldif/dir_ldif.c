@@ -747,7 +747,7 @@ static int ldif_init(cursus_module_ctx *ctx, const cursus_host *h,
 }
 
 CURSUS_MODULE(.name = "dir_ldif", .version = PACKAGE_VERSION,
-              .vendor = "Cursus", .license = "MIT",
+              .vendor = "Cursus", .license = "GPL-3.0-or-later",
               .description = "embedded directory read from an LDIF file",
               .kinds = CURSUS_KIND_DIRECTORY, .processes = CURSUS_PROC_ANY,
               .settings = ldif_settings, .init = ldif_init,

@@ -89,6 +89,14 @@ class Server:
         self.state = os.path.join(self.dir, "var")
         self.ports = {}
         self.env = {"CURSUS_MODULE_PATH": module_path(module_path_extra)}
+        # under the sanitizer build, reports of the daemons land in files
+        # that stop() checks (their stderr is /dev/null)
+        self.sanitizer_dir = os.path.join(self.dir, "sanitizer")
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if var in os.environ:
+                os.makedirs(self.sanitizer_dir, exist_ok=True)
+                self.env[var] = "%s:log_path=%s/%s" % (
+                    os.environ[var], self.sanitizer_dir, var.split("_")[0].lower())
         self.started = False
         os.makedirs(self.config, exist_ok=True)
         os.chmod(self.dir, 0o755)
@@ -149,13 +157,25 @@ class Server:
         return p
 
     def stop(self):
-        if not self.started:
-            return
-        p = self.cursus("stop", timeout=60)
-        self.started = False
-        if p.returncode != 0:
-            self.kill_all()
+        p = None
+        if self.started:
+            p = self.cursus("stop", timeout=60)
+            self.started = False
+            if p.returncode != 0:
+                self.kill_all()
+        self.check_sanitizers()
         return p
+
+    def check_sanitizers(self):
+        """Fail when a daemon reported a sanitizer error."""
+        if not os.path.isdir(self.sanitizer_dir):
+            return
+        reports = []
+        for name in sorted(os.listdir(self.sanitizer_dir)):
+            with open(os.path.join(self.sanitizer_dir, name), errors="replace") as f:
+                reports.append("== %s ==\n%s" % (name, f.read()))
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
 
     def kill_all(self):
         """Last resort: kill every process of this instance."""

@@ -202,3 +202,128 @@ def test_start_refuses_broken_config(cursus):
     assert p.returncode == 1
     assert "dispatcher.cnf:4: option 'MAX_PROCS' expects an integer" in p.stderr
     assert "dispatcher.cnf:1: service ECHO: no available module serves protocol 'nosuch'" in p.stderr
+
+
+def test_modules_lists_and_explains_refusals(tmp_path):
+    bad = os.path.join(os.environ.get("CURSUS_BUILDDIR", "."), "tests", "modules", "bad", ".libs")
+    extra = tmp_path / "mods"
+    extra.mkdir()
+    os.chmod(extra, 0o755)
+    (extra / "notelf.so").write_text("not a module\n")
+    os.chmod(extra / "notelf.so", 0o644)
+    good = os.path.join(os.environ.get("CURSUS_BUILDDIR", "."), "tests", "modules", ".libs")
+    with open(os.path.join(good, "test_echo.so"), "rb") as f:
+        (extra / "ww.so").write_bytes(f.read())
+    os.chmod(extra / "ww.so", 0o666)
+    p = run_cursus(str(tmp_path), "modules",
+                   env={"CURSUS_MODULE_PATH": ":".join([good, bad, str(extra)])})
+    assert p.returncode == 0
+    out = p.stdout
+    assert "test_echo          1.0       0.1   protocol" in out
+    assert "test_channel       2.1       0.1   channel" in out
+    for needle in ("bad_major.so: refused: module bad_major is built for module ABI 7.0",
+                   "bad_minor.so: refused: module bad_minor is built for module ABI 0.4",
+                   "bad_nodesc.so: refused: no 'cursus_module' descriptor symbol",
+                   "bad_truncated.so: refused: truncated descriptor",
+                   "bad_kind.so: refused: module bad_kind declares kind 'channel' but has no channel ops table",
+                   "dup_b.so: refused: duplicate module name test_dup",
+                   "notelf.so: refused: not a shared object (not an ELF file)",
+                   "ww.so: refused: file %s/ww.so is writable by others" % extra):
+        assert needle in out, needle
+
+
+def test_config_check_reports_every_error_with_file_and_line(cursus):
+    srv = echo_server(cursus)
+    assert srv.cursus("config", "check").returncode == 0
+    srv.write("imta.cnf", "a.com\n.  $U@x\n\nl maxjobs x\nlocalhost\n\n"
+              "t nosuch\nt-daemon\n<loop.inc\n")
+    srv.write("loop.inc", "<loop.inc\n")
+    p = srv.cursus("config", "check")
+    assert p.returncode == 1
+    err = p.stderr
+    cfg = srv.config
+    assert "%s/imta.cnf:1: rewrite rule \"a.com\" has no template" % cfg in err
+    assert "%s/imta.cnf:4: channel l: keyword 'maxjobs' expects an integer" % cfg in err
+    assert "%s/imta.cnf:7: channel t: unknown keyword 'nosuch'" % cfg in err
+    assert "%s/loop.inc:1: include loop" % cfg in err
+    assert "error(s)" in err
+
+
+def _uid_of(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to change user")
+def test_root_start_drops_privileges(cursus, tmp_path):
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    # the configuration must be readable by nobody for this test only: the
+    # daemons read the accepted bundle, the modules their own files
+    for d in [tmp_path] + list(tmp_path.parents)[:-1]:
+        os.chmod(d, os.stat(d).st_mode | 0o005)
+    srv = echo_server(cursus, conf_extra="")
+    srv.write("cursus.conf", open(os.path.join(srv.config, "cursus.conf")).read()
+              .replace("user = root", "user = nobody"))
+    srv.start()
+    assert _uid_of(srv.pid("watcher")) == 0
+    for name in ("dispatcher", "job-controller", "stored"):
+        assert _uid_of(srv.pid(name)) == nobody.pw_uid, name
+    c = Client(srv.port("ECHO"))
+    assert c.line().startswith("+OK echo")
+    c.close()
+    for sub in ("queue", "log", "run"):
+        assert os.stat(os.path.join(srv.state, sub)).st_uid == nobody.pw_uid
+    # restarted as root by the watcher, the dispatcher drops again
+    old = srv.pid("dispatcher")
+    os.kill(old, signal.SIGKILL)
+    assert srv.wait_until(lambda: srv.pid("dispatcher") not in (None, old), timeout=10)
+    assert srv.wait_until(lambda: _uid_of(srv.pid("dispatcher")) == nobody.pw_uid)
+    assert wait_port(srv.port("ECHO"))
+
+
+def test_every_core_keyword_is_documented(tmp_path):
+    from cursus_harness import SRCDIR
+    p = run_cursus(str(tmp_path), "config", "keywords")
+    assert p.returncode == 0
+    names = [l.split("\t")[0].split()[0] for l in p.stdout.splitlines()]
+    assert len(names) > 100
+    doc = open(os.path.join(SRCDIR, "docs", "channel-keywords.md")).read()
+    missing = [n for n in names if "| `%s" % n not in doc]
+    assert not missing, missing
+
+
+def test_every_dispatcher_option_is_documented():
+    import re
+    from cursus_harness import SRCDIR
+    src = open(os.path.join(SRCDIR, "core", "config", "dispcnf.c")).read()
+    schema = src[src.index("disp_schema[]"):src.index("{NULL, 0, 0, 0, 0, NULL}")]
+    names = re.findall(r'\{"([A-Z_]+)"', schema)
+    assert len(names) > 20
+    doc = open(os.path.join(SRCDIR, "docs", "dispatcher.md")).read()
+    missing = [n for n in names if "`%s`" % n not in doc]
+    assert not missing, missing
+
+
+def test_session_accounting_survives_churn(cursus):
+    """Thousands of short connections: the dispatcher hears of every close,
+    so a service at its session limit admits new sessions again."""
+    srv = echo_server(cursus, dispatcher_global="MAX_SESSIONS=40\nMAX_CONNS=100")
+    srv.start()
+    port = srv.port("ECHO")
+    for _ in range(50):
+        batch = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+        for s in batch:
+            s.close()
+    # every slot must come back: 40 concurrent sessions greet, the 41st is busy
+    def all_slots_free():
+        clients = [Client(port) for _ in range(40)]
+        ok = all(c.line().startswith("+OK echo") for c in clients)
+        extra = Client(port)
+        busy = extra.line() == "-ERR busy\r\n"
+        for c in clients + [extra]:
+            c.close()
+        return ok and busy
+    assert srv.wait_until(all_slots_free, timeout=20, interval=0.5)

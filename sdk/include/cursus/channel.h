@@ -77,14 +77,105 @@ typedef struct cursus_result {
   const char *remote;   /* the remote MTA that answered, or NULL           */
 } cursus_result;
 
-/* Host services for the queue (host->queue).  Enqueue functions are
- * available in workers, channel jobs and tools; message functions only
- * inside a deliver call. */
+/* Message priority (the Priority: header field, RFC 2156 values). */
+typedef enum cursus_priority {
+  CURSUS_PRIORITY_NONURGENT = -1,
+  CURSUS_PRIORITY_NORMAL = 0,
+  CURSUS_PRIORITY_URGENT = 1,
+} cursus_priority;
+
+/*
+ * What an enqueue carries besides sender and recipients (enqueue_start).
+ * Zero-initialise, set `size` to sizeof(cursus_enqueue_params) and fill
+ * what is known; strings are copied by the host.  Since ABI 0.1.
+ */
+typedef struct cursus_enqueue_params {
+  uint32_t size;
+  /* The channel the message comes from (the session's source channel
+   * after switchchannel/saslswitchchannel); required. */
+  const char *source_channel;
+  /* The envelope sender as given (MAIL FROM path without the angle
+   * brackets); "" for the null sender.  Required. */
+  const char *sender;
+  /* DSN parameters of MAIL FROM (RFC 3461): ENVID decoded from xtext, or
+   * NULL; RET. */
+  const char *envid;
+  cursus_ret ret;
+  /* BODY= (RFC 1652, RFC 3030) and SMTPUTF8 (RFC 6531). */
+  cursus_body body;
+  int smtputf8;
+  /* SIZE= of MAIL FROM (RFC 1870) in bytes; 0 when not given.  Checked
+   * against the size limits of the source channel now and of each
+   * recipient's channel at enqueue_rcpt. */
+  uint64_t declared_size;
+  /* The authenticated user (canonical id), or NULL. */
+  const char *auth_user;
+  /* AUTH= of MAIL FROM (RFC 4954) decoded from xtext, or NULL. */
+  const char *auth_sender;
+  /* The client connection as "TCP|local-ip|local-port|remote-ip|
+   * remote-port" (the PORT_ACCESS probe form), or NULL for a local
+   * submission.  Used by the access tables and the message log. */
+  const char *connection;
+  /* The EHLO/HELO argument, or NULL. */
+  const char *helo;
+  /* The protocol words of the Received: "with" clause: "SMTP", "ESMTP",
+   * "ESMTPS", "ESMTPSA", "LMTP" ...; NULL for a local submission. */
+  const char *protocol;
+  /* Access-table input flags describing the session (classic letters):
+   * 'E' EHLO used, 'L' LMTP, 'T' TLS active, 'A' SASL authentication.
+   * NULL or "" for none. */
+  const char *session_flags;
+  /* Non-zero for LMTP: a recipient whose channel refuses the finished
+   * message (too large) is refused alone, the others are accepted
+   * (enqueue_rcpt_status); otherwise one refused recipient refuses the
+   * whole message. */
+  int per_recipient;
+} cursus_enqueue_params;
+
+/* A reply the host proposes to a protocol session.  CODE and TEXT are
+ * ready to send: "CODE TEXT" with TEXT starting with the enhanced status
+ * code (RFC 3463), e.g. 550 and "5.1.1 <joe@example.com>: no such user".
+ * TEXT is host-owned and valid until the next call on the same enqueue
+ * handle.  DELAY_MS is how long to wait before sending the reply (an
+ * access table's $D), normally 0. */
+typedef struct cursus_reply {
+  unsigned code;
+  const char *text;
+  unsigned delay_ms;
+} cursus_reply;
+
+/*
+ * Host services for the queue (host->queue).
+ *
+ * Enqueueing (workers, channel jobs, tools): a message is started with
+ * enqueue_start (or enqueue_begin), gets its recipients one by one -- each
+ * rewritten, expanded and checked against the access tables *now*, so a
+ * session can refuse it at RCPT time -- then its content, and is made
+ * durable by enqueue_commit or enqueue_commit_async.  The host writes one
+ * queue file per destination channel (more with `single`, `single_sys`,
+ * `addrsperfile`), so every recipient sits in its channel's queue.
+ * An enqueue handle is used by one thread at a time; it may move between
+ * threads (a worker calls enqueue_rcpt from host->run_blocking).  It is
+ * released with enqueue_free, committed or not.
+ *
+ * Durability: when a commit reports CURSUS_OK, every queue file of the
+ * message has been written, fsynced, linked into its channel directory and
+ * the directory fsynced.  Commits of concurrent sessions in one process
+ * are flushed together (group commit); a session is answered only after
+ * its own batch is on disk.  The job controller is then told about each
+ * file.
+ *
+ * Delivery (channel jobs, inside `deliver`): the message functions give
+ * the envelope, the recipients still to deliver and the content, and
+ * rcpt_result records each outcome in the queue file at once (a crash of
+ * the job then repeats no recipient already reported).
+ */
 typedef struct cursus_queue_ops {
   uint32_t size;
 
-  /* --- the message being delivered --- */
-  const char *(*message_id)(cursus_message *msg); /* queue id           */
+  /* --- the message being delivered (inside deliver only) --- */
+  /* The queue file's name, e.g. "0LQ8K2P3A1B4C0000.01". */
+  const char *(*message_id)(cursus_message *msg);
   const char *(*sender)(cursus_message *msg);     /* "" = null sender   */
   const char *(*envid)(cursus_message *msg);      /* DSN ENVID or NULL  */
   cursus_ret (*ret)(cursus_message *msg);
@@ -93,37 +184,50 @@ typedef struct cursus_queue_ops {
   /* Recipients still to deliver in this attempt (done ones are left out). */
   size_t (*recipient_count)(cursus_message *msg);
   const cursus_recipient *(*recipient)(cursus_message *msg, size_t index);
-  /* The content (header, blank line, body), CRLF line ends, as received.
-   * Returns a read-only descriptor positioned at offset 0 that the module
-   * must not close, and the size in bytes. */
-  int (*content_fd)(cursus_message *msg, uint64_t *size_r);
-  /* Records the outcome for recipient INDEX; the host writes it to the
-   * queue file so a retry never repeats a delivered recipient. */
+  /* The content (header, blank line, body), CRLF line ends, as received:
+   * the SIZE_R bytes of the returned descriptor from *OFFSET_R on.  The
+   * descriptor is read-only, owned by the host (never close it) and
+   * positioned at *OFFSET_R by each call; pread() from *OFFSET_R is the
+   * thread-safe way.  Returns -1 with errno on failure. */
+  int (*content_fd)(cursus_message *msg, uint64_t *offset_r,
+                    uint64_t *size_r);
+  /* Records the outcome for recipient INDEX; the host appends it to the
+   * queue file at once (it survives a crash of the job) and flushes it to
+   * disk before deliver's result is acted on, so a retry never repeats a
+   * delivered recipient and never loses a pending one. */
   void (*rcpt_result)(cursus_message *msg, size_t index,
                       const cursus_result *result);
 
-  /* --- enqueueing a new message (DSNs, forwarding, reprocessing) --- */
-  /* Starts a message from SOURCE_CHANNEL with envelope sender SENDER ("" for
-   * the null sender).  Returns NULL with *error_r on failure. */
+  /* --- enqueueing a new message --- */
+  /* Starts a message with envelope sender SENDER ("" for the null
+   * sender) from SOURCE_CHANNEL, without session facts (notices,
+   * forwarding, reprocessing, tools).  NULL with *error_r on failure. */
   cursus_enqueue *(*enqueue_begin)(cursus_module_ctx *ctx,
                                    const char *source_channel,
                                    const char *sender, const char **error_r);
-  /* Adds a recipient; it is rewritten and routed to its channel now.
-   * CURSUS_OK, or TEMPFAIL/PERMFAIL with *error_r (the reason the address
-   * cannot be accepted). */
+  /* Adds recipient ADDRESS (as the client gave it, without angle
+   * brackets) with DSN NOTIFY bits and ORCPT ("type;address" decoded, or
+   * NULL).  It is rewritten, expanded and checked now.  CURSUS_OK when
+   * accepted; TEMPFAIL or PERMFAIL with *error_r, the reply text ("5.1.1
+   * <x@y>: no such user").  enqueue_rcpt gives the full reply. */
   int (*enqueue_recipient)(cursus_enqueue *enq, const char *address,
                            unsigned notify, const char *orcpt,
                            const char **error_r);
-  /* Appends content bytes (header, blank line, body; CRLF line ends). */
+  /* Appends content bytes (header, blank line, body; CRLF line ends).
+   * PERMFAIL with *error_r once the message exceeds the size limit (the
+   * rest of the content is then ignored; the commit fails the same way).
+   * Never blocks for long: large messages spill to disk. */
   int (*enqueue_write)(cursus_enqueue *enq, const void *data, size_t len,
                        const char **error_r);
-  /* Makes the message durable (written, fsynced, renamed into its queue)
-   * and tells the job controller.  Blocks until done; the queue id is
-   * written to *queue_id_r (host-owned, valid until the next call). */
+  /* Makes the message durable and tells the job controller; blocks until
+   * done (use enqueue_commit_async on an event loop).  The queue id (the
+   * common part of the queue file names) is written to *queue_id_r
+   * (valid until enqueue_free).  TEMPFAIL/PERMFAIL with *error_r. */
   int (*enqueue_commit)(cursus_enqueue *enq, const char **queue_id_r,
                         const char **error_r);
-  /* Discards an unfinished message. */
-  void (*enqueue_abort)(cursus_enqueue *enq);
+  /* Releases the handle.  A message not committed is discarded; a
+   * committed one stays queued.  Sets *enq to NULL. */
+  void (*enqueue_free)(cursus_enqueue **enq);
 
   /* --- the channel configuration --- */
   const char *(*channel_name)(const cursus_channel *chan);
@@ -136,6 +240,66 @@ typedef struct cursus_queue_ops {
   /* Number of values of KEYWORD; -1 when the keyword is absent. */
   int (*channel_keyword_count)(const cursus_channel *chan,
                                const char *keyword);
+
+  /* --- enqueueing from protocol sessions --- */
+  /* Starts a message with the session's facts (see
+   * cursus_enqueue_params).  The sender is checked now (FROM_ACCESS, the
+   * source channel's size limit against declared_size): NULL with the
+   * refusal in *reply_r, else the handle (reply_r then holds "250 2.1.0").
+   * May block on lookups: call it from host->run_blocking in a worker. */
+  cursus_enqueue *(*enqueue_start)(cursus_module_ctx *ctx,
+                                   const cursus_enqueue_params *params,
+                                   cursus_reply *reply_r);
+  /* enqueue_recipient with the full reply: CURSUS_OK ("250 2.1.5 ..."),
+   * TEMPFAIL (4xx: lookup failure, "452 4.5.3" too many recipients) or
+   * PERMFAIL (5xx: "550 5.1.1" unknown user, "550 5.7.1" relaying denied,
+   * "552 5.3.4" too large for the recipient's channel).  May block on
+   * lookups: call it from host->run_blocking in a worker. */
+  int (*enqueue_rcpt)(cursus_enqueue *enq, const char *address,
+                      unsigned notify, const char *orcpt,
+                      cursus_reply *reply_r);
+  /* Starts the commit and returns at once; DONE(DATA, status) runs on the
+   * calling loop's thread when the message is durable (CURSUS_OK) or the
+   * commit failed.  Loop thread only.  Until DONE runs the handle must not
+   * be used or freed. */
+  int (*enqueue_commit_async)(cursus_enqueue *enq,
+                              void (*done)(void *data, int status),
+                              void *data, const char **error_r);
+  /* The reply for the finished message after a commit: the whole
+   * message's ("250 2.0.0 Ok: queued as ID", "552 5.3.4 ...", "451 4.3.0
+   * ...").  With per_recipient, INDEX (in enqueue_rcpt order, counting
+   * accepted recipients only) gives that recipient's; otherwise INDEX is
+   * ignored. */
+  void (*enqueue_reply)(cursus_enqueue *enq, size_t index,
+                        cursus_reply *reply_r);
+  /* The queue id of the message being enqueued, known from the start
+   * (for Received: fields and logs). */
+  const char *(*enqueue_id)(cursus_enqueue *enq);
+  /* Recipients accepted so far. */
+  size_t (*enqueue_rcpt_count)(cursus_enqueue *enq);
+  /* The largest message SOURCE_CHANNEL accepts in bytes (its
+   * sourceblocklimit/blocklimit and the server's block_limit), 0 for no
+   * limit: the SIZE value to announce in EHLO. */
+  uint64_t (*size_limit)(const char *source_channel);
+  /* The channel named NAME, or NULL.  Valid until the configuration is
+   * refreshed (in a worker: for the worker's life). */
+  const cursus_channel *(*channel_find)(const char *name);
+  /* `switchchannel`: the source channel for a client at CLIENT_IP (and
+   * reverse-DNS name CLIENT_HOST, or NULL) connecting to a service whose
+   * channel is CHANNEL.  When CHANNEL has `switchchannel`, the rewrite
+   * rules route the address literal [CLIENT_IP] (then CLIENT_HOST) to a
+   * channel; that channel is returned when it allows being switched to
+   * (not `noswitchchannel`).  Otherwise CHANNEL.  May block on lookups. */
+  const char *(*switch_channel)(const char *channel, const char *client_ip,
+                                const char *client_host);
+  /* Which of the NULL-terminated NAMES appears last on the channel line
+   * (`defaults` first, then the channel's own), or NULL when none does:
+   * for keywords that override each other (maytls, musttls, notls). */
+  const char *(*channel_keyword_last)(const cursus_channel *chan,
+                                      const char *const *names);
+  /* Asks the job controller to process TARGET now: a channel name, or a
+   * domain (ETRN).  Fire and forget: nothing happens when it is down. */
+  void (*run_request)(const char *target);
   /* --- members added after ABI 0.1 go here --- */
 } cursus_queue_ops;
 
@@ -149,21 +313,40 @@ typedef struct cursus_channel_ops {
   const char *const *channel_names;
 
   /* Opens the module's state for CHAN in a channel job; called once per
-   * channel per job.  Store the state in *chan_data_r. */
+   * channel per job, on the job's main thread, before any deliver.  Store
+   * the state in *chan_data_r.  A failure ends the job: its messages are
+   * retried later (TEMPFAIL) or the channel is reported broken in the log
+   * (PERMFAIL: a configuration error). */
   int (*open)(cursus_module_ctx *ctx, const cursus_channel *chan,
               void **chan_data_r, const char **error_r);
   /* Delivers MSG to its pending recipients and reports each result with
    * host->queue->rcpt_result.  The return value is for the whole call:
    * CURSUS_OK when every recipient has a result; TEMPFAIL/PERMFAIL give the
-   * result of every recipient left without one. */
+   * result of every recipient left without one.  May block (network,
+   * disk): it runs on one of the job's delivery threads, never on an
+   * event loop.  Without CURSUS_CHANNEL_CONCURRENT in `flags` the job
+   * calls deliver for one message at a time; with it, from several
+   * threads at once (each with its own message). */
   int (*deliver)(void *chan_data, cursus_message *msg, const char **error_r);
-  /* Called when the job goes idle: close idle connections and the like.
-   * May be NULL. */
+  /* Called when the job goes idle (no message assigned): close idle
+   * connections and the like.  Never concurrent with deliver.  May be
+   * NULL. */
   void (*idle)(void *chan_data);
-  /* Releases the state. */
+  /* Releases the state (the job is ending). */
   void (*close)(void *chan_data);
   /* --- members added after ABI 0.1 go here --- */
+  /* enum cursus_channel_flags bits.  Since ABI 0.1 (a module built
+   * without it has size too small to hold it: CURSUS_HAS is false and the
+   * flags are taken as 0). */
+  uint32_t flags;
 } cursus_channel_ops;
+
+/* Flags of a channel module (cursus_channel_ops.flags). */
+enum cursus_channel_flags {
+  /* deliver is thread-safe: a job may run several deliveries at once
+   * (up to the channel's THREADS in job_controller.cnf) */
+  CURSUS_CHANNEL_CONCURRENT = 1u << 0,
+};
 
 #ifdef __cplusplus
 }

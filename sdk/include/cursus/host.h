@@ -144,6 +144,20 @@ typedef struct cursus_host {
   const struct cursus_lookup_ops *lookup;
   const struct cursus_store_access *store;
   const struct cursus_auth_access *auth;
+
+  /*
+   * Reads the configuration file PATH (relative paths are relative to the
+   * configuration directory) as the running server accepted it: daemons
+   * get the text the configuration check read (the configuration bundle:
+   * an edited file is seen only after `cursus refresh`), tools read the
+   * file after checking it is owned by root or the server user and not
+   * writable by others.  Modules read their data files (map_file tables,
+   * lists) this way rather than with open(2).  CURSUS_OK with the contents
+   * appended to OUT, CURSUS_NONE when the file does not exist,
+   * CURSUS_PERMFAIL with *error_r.  (ABI 0.1)
+   */
+  int (*read_config_file)(cursus_module_ctx *ctx, const char *path,
+                          cursus_buf *out, const char **error_r);
   const struct cursus_directory_access *directory;
   /* --- members added after ABI 0.1 go here, and only here --- */
 } cursus_host;

@@ -1,0 +1,103 @@
+/*
+ * queue.h - the channel queues on disk
+ *
+ * One directory per channel under [paths] queue_dir, with `subdirs N`
+ * spread over "000" ... "N-1"; one file per message copy, named by its
+ * queue id and copy number ("0LQ8K2P3A1B4C00001.01").  The format is in
+ * qfile.h and docs/queue-format.md.  Writing new files is qwrite.h's job
+ * (group commit); this part opens existing files for the job controller,
+ * channel jobs and tools: read the envelope and state, record
+ * per-recipient results, reschedule, hold/release, count notices, delete,
+ * compact, and list a channel's files.
+ *
+ * Concurrency: a process changing a file holds flock(LOCK_EX) on it for
+ * the change only.  Records are appended, so a crash at any point leaves
+ * at worst a torn last record, which readers ignore and writers cut off.
+ * Return convention: CURSUS_OK, CURSUS_NONE (the file is gone),
+ * CURSUS_TEMPFAIL (I/O error), CURSUS_PERMFAIL (not a valid queue file).
+ */
+#ifndef CURSUS_QUEUE_H
+#define CURSUS_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include "qfile.h"
+
+/* Characters of a queue id (without the ".NN" copy suffix). */
+#define QUEUE_ID_LEN 18
+/* Longest file name: id, ".", copy number. */
+#define QUEUE_NAME_MAX 32
+/* Directory (below queue_dir) of temporary files where the file system
+ * lacks O_TMPFILE. */
+#define QUEUE_TMP_DIR ".tmp"
+
+/* queue_new_id - a new queue id, unique across the processes of this
+ * host, sorting by creation time; OUT gets QUEUE_ID_LEN + 1 bytes */
+void queue_new_id(char out[QUEUE_ID_LEN + 1]);
+/* queue_name_valid - NAME looks like a queue file name ("ID.NN") */
+bool queue_name_valid(const char *name);
+/* queue_subdir - the subdirectory number of file NAME among SUBDIRS */
+unsigned queue_subdir(const char *name, unsigned subdirs);
+/* queue_rel_path - "CHANNEL/NAME" or "CHANNEL/NNN/NAME"; allocated */
+char *queue_rel_path(const char *channel, unsigned subdirs, const char *name);
+
+/* An open queue file. */
+typedef struct qmsg {
+  char *path;
+  int fd;
+  bool writable;
+  qenv *env;
+  uint64_t content_offset; /* first content byte */
+  uint64_t end;            /* file size as known (where records go) */
+  bool unsynced;           /* records written but not yet fsynced */
+} qmsg;
+
+/* qmsg_open - open and read PATH (WRITABLE to record results; a torn
+ * last record is then cut off) */
+int qmsg_open(const char *path, bool writable, qmsg **msg_r, char **error_r);
+void qmsg_close(qmsg **msg);
+/* qmsg_reload - re-read the state (after another process changed it) */
+int qmsg_reload(qmsg *msg, char **error_r);
+
+/* qmsg_result - record the outcome for recipient INDEX (written at once,
+ * fsynced by qmsg_sync) */
+int qmsg_result(qmsg *msg, unsigned index, qstate state, const char *code,
+                const char *text, const char *remote, char **error_r);
+/* qmsg_sync - make the recorded results durable */
+int qmsg_sync(qmsg *msg, char **error_r);
+/* qmsg_reschedule - attempts and next retry time, durably */
+int qmsg_reschedule(qmsg *msg, unsigned attempts, int64_t next_retry,
+                    char **error_r);
+/* qmsg_hold - hold or release the message, durably */
+int qmsg_hold(qmsg *msg, bool held, char **error_r);
+/* qmsg_notice - delay notices sent so far, durably */
+int qmsg_notice(qmsg *msg, unsigned notices, char **error_r);
+/* qmsg_dsn - notices sent for recipient INDEX (enum qdsn bits), durably */
+int qmsg_dsn(qmsg *msg, unsigned index, unsigned bits, char **error_r);
+/* qmsg_delete - remove the file (delivered or returned), durably */
+int qmsg_delete(qmsg *msg, char **error_r);
+/* qmsg_compact - rewrite the file with its records folded into the
+ * envelope (done by the holder of the message when records pile up) */
+int qmsg_compact(qmsg *msg, char **error_r);
+
+/* queue_scan - call CB(DATA, channel, rel_path, name) for every queue
+ * file of CHANNEL (NULL: of every channel) below QUEUE_DIR, in no
+ * particular order; CB returns false to stop.  Returns the files seen. */
+unsigned queue_scan(const char *queue_dir, const char *channel,
+                    bool (*cb)(void *data, const char *channel,
+                               const char *rel_path, const char *name),
+                    void *data);
+/* queue_clean_tmp - remove temporary files left by dead processes */
+void queue_clean_tmp(const char *queue_dir);
+
+/* queue_copy_range - LEN bytes from IN at IN_OFF to OUT at OUT_OFF (in
+ * the kernel where it can) */
+bool queue_copy_range(int in, uint64_t in_off, int out, uint64_t out_off,
+                      uint64_t len);
+
+/* queue_mkdirs - create DIR below QUEUE_DIR durably (parents fsynced);
+ * DIR is relative ("tcp_local" or "tcp_local/003") */
+bool queue_mkdirs(const char *queue_dir, const char *dir, char **error_r);
+
+#endif

@@ -1,0 +1,533 @@
+/*
+ * qwrite.c - new queue files: message content and the committer thread
+ */
+#define _GNU_SOURCE
+#include "build-config.h"
+#include "qwrite.h"
+#include "qfile.h"
+#include "qnotify.h"
+#include "queue.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ------------------------------------------------------ the settings */
+
+static GMutex lock;
+static GCond cond;
+static GQueue pending = G_QUEUE_INIT;
+static GThread *thread;
+static bool stopping;
+static char *queue_dir;
+static qwrite_sync sync_method = QWRITE_SYNCFS;
+static unsigned max_batch = 256;
+static qwrite_stats stats;
+/* O_TMPFILE does not work on the queue's file system */
+static gint no_tmpfile;
+
+void qwrite_configure(const char *dir, qwrite_sync sync, unsigned batch) {
+  g_mutex_lock(&lock);
+  g_free(queue_dir);
+  queue_dir = g_strdup(dir);
+  sync_method = sync;
+  max_batch = batch > 0 ? batch : 256;
+  g_mutex_unlock(&lock);
+}
+
+void qwrite_get_stats(qwrite_stats *out) {
+  g_mutex_lock(&lock);
+  *out = stats;
+  g_mutex_unlock(&lock);
+}
+
+/* tmp_create - an unnamed file on DIR's file system (or a named one in
+ * DIR/.tmp, returned in *path_r); -1 with errno */
+static int tmp_create(const char *dir, char **path_r) {
+  static gint seq;
+  *path_r = NULL;
+  if (!g_atomic_int_get(&no_tmpfile)) {
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+      return fd;
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+      return -1;
+    g_atomic_int_set(&no_tmpfile, 1);
+  }
+  char *tmpdir = g_build_filename(dir, QUEUE_TMP_DIR, NULL);
+  char *err = NULL;
+  if (!queue_mkdirs(dir, QUEUE_TMP_DIR, &err)) {
+    g_free(err);
+    g_free(tmpdir);
+    errno = EIO;
+    return -1;
+  }
+  char *path = g_strdup_printf("%s/%ld-%d", tmpdir, (long)getpid(),
+                               g_atomic_int_add(&seq, 1));
+  g_free(tmpdir);
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    g_free(path);
+    return -1;
+  }
+  *path_r = path;
+  return fd;
+}
+
+/* write_at - all of LEN bytes at OFFSET */
+static bool write_at(int fd, const void *data, size_t len, uint64_t offset) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = pwrite(fd, (const char *)data + done, len - done,
+                       (off_t)(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0)
+        errno = ENOSPC;
+      return false;
+    }
+    done += (size_t)n;
+  }
+  return true;
+}
+
+/* ----------------------------------------------------------- qbody */
+
+struct qbody {
+  char *dir;
+  size_t spill_at;
+  char *mem;
+  size_t mem_len, mem_alloc;
+  int fd;         /* spill file, -1 while in memory */
+  char *tmp_path; /* named spill file, or NULL */
+  uint64_t size;
+  uint32_t crc;
+  bool fd_taken;  /* the spill file became a queue file */
+};
+
+qbody *qbody_new(const char *dir, size_t spill_at) {
+  qbody *b = g_new0(qbody, 1);
+  b->dir = g_strdup(dir);
+  b->spill_at = MAX(spill_at, 4096);
+  b->fd = -1;
+  b->crc = (uint32_t)crc32(0L, Z_NULL, 0);
+  return b;
+}
+
+/* spill - move to a file: preamble room, then what memory holds */
+static bool spill(qbody *b, char **error_r) {
+  char pad[QFILE_PREAMBLE];
+  b->fd = tmp_create(b->dir, &b->tmp_path);
+  memset(pad, ' ', sizeof(pad));
+  if (b->fd < 0 || !write_at(b->fd, pad, sizeof(pad), 0) ||
+      !write_at(b->fd, b->mem, b->mem_len, QFILE_PREAMBLE)) {
+    *error_r = g_strdup_printf("cannot write message content in %s: %s",
+                               b->dir, g_strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool qbody_append(qbody *b, const void *data, size_t len, char **error_r) {
+  if (len == 0)
+    return true;
+  b->crc = (uint32_t)crc32(b->crc, data, (uInt)len);
+  if (b->fd < 0 && b->mem_len + len <= b->spill_at) {
+    if (b->mem_len + len > b->mem_alloc) {
+      size_t want = MAX(MAX(b->mem_alloc * 2, b->mem_len + len), 4096);
+      b->mem_alloc = MIN(want, b->spill_at);
+      b->mem = g_realloc(b->mem, b->mem_alloc);
+    }
+    memcpy(b->mem + b->mem_len, data, len);
+    b->mem_len += len;
+    b->size += len;
+    return true;
+  }
+  if (b->fd < 0 && !spill(b, error_r))
+    return false;
+  if (!write_at(b->fd, data, len, QFILE_PREAMBLE + b->size)) {
+    *error_r = g_strdup_printf("cannot write message content in %s: %s",
+                               b->dir, g_strerror(errno));
+    return false;
+  }
+  b->size += len;
+  return true;
+}
+
+uint64_t qbody_size(const qbody *b) { return b->size; }
+uint32_t qbody_crc(const qbody *b) { return b->crc; }
+
+const char *qbody_head(const qbody *b, size_t *len_r) {
+  *len_r = b->mem_len;
+  return b->mem;
+}
+
+void qbody_free(qbody **bp) {
+  qbody *b = *bp;
+  if (b == NULL)
+    return;
+  *bp = NULL;
+  if (b->fd >= 0)
+    close(b->fd);
+  if (b->tmp_path != NULL && !b->fd_taken)
+    (void)unlink(b->tmp_path);
+  g_free(b->tmp_path);
+  g_free(b->mem);
+  g_free(b->dir);
+  g_free(b);
+}
+
+/* ----------------------------------------------------------- copies */
+
+qcopy *qcopy_new(const char *channel, unsigned subdirs, const char *name,
+                 GString *envelope, cursus_priority priority) {
+  qcopy *c = g_new0(qcopy, 1);
+  c->channel = g_strdup(channel);
+  c->name = g_strdup(name);
+  c->rel_path = queue_rel_path(channel, subdirs, name);
+  c->dir = g_path_get_dirname(c->rel_path);
+  c->envelope = envelope;
+  c->priority = priority;
+  c->fd = -1;
+  return c;
+}
+
+void qcopy_free(void *p) {
+  qcopy *c = p;
+  g_free(c->channel);
+  g_free(c->dir);
+  g_free(c->name);
+  g_free(c->rel_path);
+  g_free(c->tmp_path);
+  if (c->envelope != NULL)
+    g_string_free(c->envelope, TRUE);
+  g_free(c);
+}
+
+/* ------------------------------------------------------ the committer */
+
+/* A batch being committed: the directories it touches. */
+typedef struct batch {
+  GPtrArray *jobs;
+  GHashTable *dirs; /* rel dir -> GINT_TO_POINTER(1) */
+} batch;
+
+static GHashTable *dir_fds; /* rel dir -> fd+1; committer thread only */
+static char *dir_fds_root;  /* queue_dir those fds belong to */
+
+static void job_fail(qwrite_job *job, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void job_fail(qwrite_job *job, const char *fmt, ...) {
+  if (job->status != CURSUS_OK)
+    return;
+  va_list args;
+  va_start(args, fmt);
+  job->error = g_strdup_vprintf(fmt, args);
+  va_end(args);
+  job->status = CURSUS_TEMPFAIL;
+}
+
+/* dir_fd - an open descriptor of queue directory REL, created on need */
+static int dir_fd(const char *root, const char *rel, char **error_r) {
+  if (dir_fds == NULL || g_strcmp0(dir_fds_root, root) != 0) {
+    if (dir_fds != NULL) {
+      GHashTableIter it;
+      gpointer k, v;
+      g_hash_table_iter_init(&it, dir_fds);
+      while (g_hash_table_iter_next(&it, &k, &v))
+        close(GPOINTER_TO_INT(v) - 1);
+      g_hash_table_destroy(dir_fds);
+    }
+    dir_fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_free(dir_fds_root);
+    dir_fds_root = g_strdup(root);
+  }
+  gpointer v = g_hash_table_lookup(dir_fds, rel);
+  if (v != NULL)
+    return GPOINTER_TO_INT(v) - 1;
+  char *path = g_build_filename(root, rel, NULL);
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && queue_mkdirs(root, rel, error_r))
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 && *error_r == NULL)
+    *error_r = g_strdup_printf("cannot open %s: %s", path, g_strerror(errno));
+  g_free(path);
+  if (fd >= 0)
+    g_hash_table_insert(dir_fds, g_strdup(rel), GINT_TO_POINTER(fd + 1));
+  return fd;
+}
+
+/* write_copy - the file of copy C (I-th of JOB) on disk, unnamed */
+static bool write_copy(const char *root, qwrite_job *job, qcopy *c, guint i) {
+  qbody *b = job->body;
+  char pre[QFILE_PREAMBLE];
+  qfile_preamble(pre, b->size, c->envelope->len);
+  uint64_t env_off = QFILE_PREAMBLE + b->size;
+  if (b->fd >= 0 && i == 0) {
+    /* the spill file becomes the first queue file */
+    c->fd = b->fd;
+    return write_at(c->fd, c->envelope->str, c->envelope->len, env_off) &&
+           write_at(c->fd, pre, sizeof(pre), 0);
+  }
+  c->fd = tmp_create(root, &c->tmp_path);
+  if (c->fd < 0)
+    return false;
+  if (b->fd < 0) {
+    struct iovec iov[3] = {{pre, sizeof(pre)},
+                           {b->mem, b->mem_len},
+                           {c->envelope->str, c->envelope->len}};
+    size_t want = sizeof(pre) + b->mem_len + c->envelope->len;
+    ssize_t n = writev(c->fd, iov, 3);
+    if (n == (ssize_t)want)
+      return true;
+    if (n < 0)
+      return false;
+    /* a short write: finish piece by piece */
+    return write_at(c->fd, pre, sizeof(pre), 0) &&
+           write_at(c->fd, b->mem, b->mem_len, QFILE_PREAMBLE) &&
+           write_at(c->fd, c->envelope->str, c->envelope->len, env_off);
+  }
+  return write_at(c->fd, pre, sizeof(pre), 0) &&
+         queue_copy_range(b->fd, QFILE_PREAMBLE, c->fd, QFILE_PREAMBLE,
+                          b->size) &&
+         write_at(c->fd, c->envelope->str, c->envelope->len, env_off);
+}
+
+/* link_copy - give copy C its name in its channel directory */
+static bool link_copy(const char *root, qwrite_job *job, qcopy *c, guint i,
+                      char **error_r) {
+  int dfd = dir_fd(root, c->dir, error_r);
+  if (dfd < 0)
+    return false;
+  const char *tmp = c->tmp_path;
+  if (i == 0 && job->body->fd >= 0)
+    tmp = job->body->tmp_path;
+  int rc;
+  if (tmp != NULL) {
+    rc = renameat(AT_FDCWD, tmp, dfd, c->name);
+  } else {
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", c->fd);
+    rc = linkat(AT_FDCWD, proc, dfd, c->name, AT_SYMLINK_FOLLOW);
+  }
+  if (rc < 0) {
+    *error_r = g_strdup_printf("cannot place %s: %s", c->rel_path,
+                               g_strerror(errno));
+    return false;
+  }
+  if (i == 0 && job->body->fd >= 0 && tmp != NULL)
+    job->body->fd_taken = true;
+  c->linked = true;
+  return true;
+}
+
+/* unlink_copies - take back what a failed job already linked */
+static void unlink_copies(const char *root, qwrite_job *job) {
+  for (guint i = 0; i < job->copies->len; i++) {
+    qcopy *c = job->copies->pdata[i];
+    if (!c->linked)
+      continue;
+    char *path = g_build_filename(root, c->rel_path, NULL);
+    (void)unlink(path);
+    g_free(path);
+    c->linked = false;
+  }
+}
+
+static void close_copies(qwrite_job *job) {
+  for (guint i = 0; i < job->copies->len; i++) {
+    qcopy *c = job->copies->pdata[i];
+    if (c->fd >= 0 && !(i == 0 && c->fd == job->body->fd))
+      close(c->fd);
+    c->fd = -1;
+    if (c->tmp_path != NULL && !c->linked)
+      (void)unlink(c->tmp_path);
+  }
+}
+
+/* commit_batch - write, flush, link and flush the directories of JOBS */
+static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) {
+  int root_fd = -1;
+  bool any_ok = false;
+  uint64_t files = 0, flushes = 0;
+
+  /* 1. every file written, unnamed */
+  for (guint j = 0; j < jobs->len; j++) {
+    qwrite_job *job = jobs->pdata[j];
+    job->status = CURSUS_OK;
+    for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++)
+      if (!write_copy(root, job, job->copies->pdata[i], i))
+        job_fail(job, "cannot write a queue file in %s: %s", root,
+                 g_strerror(errno));
+    any_ok |= job->status == CURSUS_OK;
+  }
+  /* 2. their data on disk */
+  if (any_ok && method == QWRITE_SYNCFS) {
+    root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0 || syncfs(root_fd) < 0) {
+      int err = errno;
+      for (guint j = 0; j < jobs->len; j++)
+        job_fail(jobs->pdata[j], "cannot flush %s: %s", root, g_strerror(err));
+    }
+    flushes++;
+  } else if (any_ok) {
+    for (guint j = 0; j < jobs->len; j++) {
+      qwrite_job *job = jobs->pdata[j];
+      for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++) {
+        qcopy *c = job->copies->pdata[i];
+        flushes++;
+        if (fdatasync(c->fd) < 0)
+          job_fail(job, "cannot flush %s: %s", c->rel_path, g_strerror(errno));
+      }
+    }
+  }
+  /* 3. their names */
+  GHashTable *dirs = g_hash_table_new(g_str_hash, g_str_equal);
+  for (guint j = 0; j < jobs->len; j++) {
+    qwrite_job *job = jobs->pdata[j];
+    for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++) {
+      qcopy *c = job->copies->pdata[i];
+      char *err = NULL;
+      if (!link_copy(root, job, c, i, &err)) {
+        job_fail(job, "%s", err);
+        g_free(err);
+        unlink_copies(root, job);
+      } else {
+        g_hash_table_add(dirs, c->dir);
+        files++;
+      }
+    }
+  }
+  /* 4. the names on disk: each directory once */
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init(&it, dirs);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    char *err = NULL;
+    int dfd = dir_fd(root, key, &err);
+    flushes++;
+    if (dfd >= 0 && fsync(dfd) == 0)
+      continue;
+    log_error("cannot flush queue directory %s/%s: %s", root, (char *)key,
+              err != NULL ? err : g_strerror(errno));
+    for (guint j = 0; j < jobs->len; j++) {
+      qwrite_job *job = jobs->pdata[j];
+      for (guint i = 0; i < job->copies->len; i++)
+        if (g_str_equal(((qcopy *)job->copies->pdata[i])->dir, key) &&
+            job->status == CURSUS_OK) {
+          job_fail(job, "cannot flush queue directory %s", (char *)key);
+          unlink_copies(root, job);
+        }
+    }
+    g_free(err);
+  }
+  g_hash_table_destroy(dirs);
+  if (root_fd >= 0)
+    close(root_fd);
+
+  g_mutex_lock(&lock);
+  stats.batches++;
+  stats.jobs += jobs->len;
+  stats.files += files;
+  stats.flushes += flushes;
+  g_mutex_unlock(&lock);
+
+  /* 5. tell the job controller, then the owners */
+  for (guint j = 0; j < jobs->len; j++) {
+    qwrite_job *job = jobs->pdata[j];
+    close_copies(job);
+    if (job->status == CURSUS_OK)
+      for (guint i = 0; i < job->copies->len; i++) {
+        qcopy *c = job->copies->pdata[i];
+        qnotify_new(c->channel, c->rel_path, c->priority, job->body->size);
+      }
+    job->done(job);
+  }
+}
+
+static gpointer committer(gpointer unused) {
+  GPtrArray *jobs = g_ptr_array_new();
+  for (;;) {
+    g_mutex_lock(&lock);
+    while (g_queue_is_empty(&pending) && !stopping)
+      g_cond_wait(&cond, &lock);
+    if (g_queue_is_empty(&pending) && stopping) {
+      g_mutex_unlock(&lock);
+      break;
+    }
+    while (!g_queue_is_empty(&pending) && jobs->len < max_batch)
+      g_ptr_array_add(jobs, g_queue_pop_head(&pending));
+    char *root = g_strdup(queue_dir);
+    qwrite_sync method = sync_method;
+    g_mutex_unlock(&lock);
+    commit_batch(jobs, root, method);
+    g_free(root);
+    g_ptr_array_set_size(jobs, 0);
+  }
+  g_ptr_array_free(jobs, TRUE);
+  return NULL;
+}
+
+void qwrite_submit(qwrite_job *job) {
+  job->status = CURSUS_TEMPFAIL;
+  g_mutex_lock(&lock);
+  if (thread == NULL) {
+    stopping = false;
+    thread = g_thread_new("committer", committer, NULL);
+  }
+  g_queue_push_tail(&pending, job);
+  g_cond_signal(&cond);
+  g_mutex_unlock(&lock);
+}
+
+/* Waiting for a job in qwrite_run. */
+typedef struct waiter {
+  GMutex m;
+  GCond c;
+  bool done;
+  void (*orig_done)(qwrite_job *);
+  void *orig_data;
+} waiter;
+
+static void run_done(qwrite_job *job) {
+  waiter *w = job->data;
+  g_mutex_lock(&w->m);
+  w->done = true;
+  g_cond_signal(&w->c);
+  g_mutex_unlock(&w->m);
+}
+
+int qwrite_run(qwrite_job *job) {
+  waiter w = {.orig_done = job->done, .orig_data = job->data};
+  g_mutex_init(&w.m);
+  g_cond_init(&w.c);
+  job->done = run_done;
+  job->data = &w;
+  qwrite_submit(job);
+  g_mutex_lock(&w.m);
+  while (!w.done)
+    g_cond_wait(&w.c, &w.m);
+  g_mutex_unlock(&w.m);
+  g_mutex_clear(&w.m);
+  g_cond_clear(&w.c);
+  job->done = w.orig_done;
+  job->data = w.orig_data;
+  return job->status;
+}
+
+void qwrite_stop(void) {
+  g_mutex_lock(&lock);
+  GThread *t = thread;
+  thread = NULL;
+  stopping = true;
+  g_cond_broadcast(&cond);
+  g_mutex_unlock(&lock);
+  if (t != NULL)
+    g_thread_join(t);
+}
