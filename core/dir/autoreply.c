@@ -303,15 +303,17 @@ static const char *set_error(char *msg) {
   return msg;
 }
 
-/* enqueue - send the reply REPLY to SENDER through the host's queue */
-static int enqueue(cursus_module_ctx *ctx, const char *sender,
-                   const char *reply, size_t len, const char **error_r) {
+/* enqueue - send the reply REPLY to SENDER through the host's queue, as
+ * coming from CHANNEL */
+static int enqueue(cursus_module_ctx *ctx, const char *channel,
+                   const char *sender, const char *reply, size_t len,
+                   const char **error_r) {
   const cursus_queue_ops *q = host_table()->queue;
   if (q == NULL || q->enqueue_begin == NULL) {
     *error_r = "no queue in this process to send the autoreply through";
     return CURSUS_TEMPFAIL;
   }
-  cursus_enqueue *e = q->enqueue_begin(ctx, "autoreply", "", error_r);
+  cursus_enqueue *e = q->enqueue_begin(ctx, channel, "", error_r);
   if (e == NULL)
     return CURSUS_TEMPFAIL;
   const char *id = NULL;
@@ -328,16 +330,24 @@ static int enqueue(cursus_module_ctx *ctx, const char *sender,
   return rc;
 }
 
+/* route_stripped - ADDRESS without a leading source route ("@autoreply-
+ * daemon:carol@example.com" is carol@example.com) */
+static const char *route_stripped(const char *address) {
+  const char *colon = *address == '@' ? strchr(address, ':') : NULL;
+  return colon != NULL ? colon + 1 : address;
+}
+
 int autoreply_handle(cursus_module_ctx *ctx, const cursus_autoreply_msg *msg,
                      const char **error_r) {
   const dir_settings *s = dir_settings_get();
   dir_user *u = NULL;
   char *error = NULL;
-  int rc = dir_find_user(msg->recipient, 0, &u, &error);
+  const char *recipient = route_stripped(msg->recipient);
+  int rc = dir_find_user(recipient, 0, &u, &error);
   if (rc != CURSUS_OK) {
     *error_r = set_error(error != NULL ? error
                                        : g_strdup_printf("no user %s",
-                                                         msg->recipient));
+                                                         recipient));
     return rc == CURSUS_NONE ? CURSUS_NONE : CURSUS_TEMPFAIL;
   }
   size_t len = 0;
@@ -365,7 +375,8 @@ int autoreply_handle(cursus_module_ctx *ctx, const cursus_autoreply_msg *msg,
     } else {
       size_t rlen;
       char *reply = autoreply_compose(&c, &rlen);
-      rc = enqueue(ctx, msg->sender, reply, rlen, error_r);
+      rc = enqueue(ctx, msg->channel != NULL ? msg->channel : "autoreply",
+                   msg->sender, reply, rlen, error_r);
       if (rc != CURSUS_OK)
         arstate_release(s->autoreply_db, u->id, msg->sender, prev);
       else

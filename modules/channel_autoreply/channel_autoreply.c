@@ -22,12 +22,14 @@
 #include "build-config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <cursus/cursus.h>
 
 static const cursus_host *host;
 
 typedef struct chan {
   cursus_module_ctx *ctx;
+  const cursus_channel *channel;
 } chan;
 
 static int ar_init(cursus_module_ctx *ctx, const cursus_host *h,
@@ -38,14 +40,15 @@ static int ar_init(cursus_module_ctx *ctx, const cursus_host *h,
 
 static int ar_open(cursus_module_ctx *ctx, const cursus_channel *c,
                    void **data_r, const char **error_r) {
-  static chan one;
   if (host->queue == NULL || host->directory == NULL ||
       !CURSUS_HAS(host->directory, autoreply)) {
     *error_r = "the autoreply channel needs the queue and the directory";
     return CURSUS_TEMPFAIL;
   }
-  one.ctx = ctx;
-  *data_r = &one;
+  chan *ch = calloc(1, sizeof(*ch));
+  ch->ctx = ctx;
+  ch->channel = c;
+  *data_r = ch;
   return CURSUS_OK;
 }
 
@@ -65,7 +68,7 @@ static int ar_deliver(void *data, cursus_message *msg, const char **error_r) {
   for (size_t i = 0; i < q->recipient_count(msg); i++) {
     const cursus_recipient *rcpt = q->recipient(msg, i);
     cursus_autoreply_msg m = {q->sender(msg), rcpt->address, fd, size,
-                              offset};
+                              offset, q->channel_name(c->channel)};
     const char *why = NULL;
     int rc = fd < 0 ? CURSUS_TEMPFAIL
                     : host->directory->autoreply(c->ctx, &m, &why);
@@ -80,7 +83,7 @@ static int ar_deliver(void *data, cursus_message *msg, const char **error_r) {
   return CURSUS_OK;
 }
 
-static void ar_close(void *data) {}
+static void ar_close(void *data) { free(data); }
 
 static const char *const names[] = {"autoreply", NULL};
 

@@ -119,11 +119,31 @@ def test_autoreply_decided_in_the_server(server, client, tmp_path):
         "-NO the message is bulk mail")
     assert client.cmd("AUTOREPLY bob@example.com friend@else.example %s" % msg) == (
         "-NO the user has no autoreply option")
-    # a reply is due; without a queue in this process it cannot be sent, so
-    # the copy is retried and nothing is recorded: the next try is due too
-    for _ in range(2):
-        reply = client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % msg)
-        assert reply == "-TEMP no queue in this process to send the autoreply through"
+    # a reply is due: enqueued to the sender, with the null sender
+    assert client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % msg) == (
+        "+OK replied")
+    replies = queued(server, b"Auto-Submitted: auto-replied")
+    assert len(replies) == 1
+    assert b"To: friend@else.example" in replies[0]
+    assert b"Subject: Away: Hi" in replies[0]
+    assert b"In-Reply-To: <1@else.example>" in replies[0]
+    # once per sender per interval (remembered on disk)
+    assert client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % msg) == (
+        "-NO the sender had a reply within the interval")
+    assert len(queued(server, b"Auto-Submitted: auto-replied")) == 1
+    assert os.path.exists(os.path.join(server.srv.state, "autoreply.tch"))
+
+
+def queued(server, marker):
+    """The contents of queue files holding MARKER."""
+    found = []
+    for root, _, files in os.walk(os.path.join(server.srv.state, "queue")):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+            if marker in data:
+                found.append(data)
+    return found
 
 
 # ------------------------------------------------- embedded: reload on refresh

@@ -156,7 +156,7 @@ static void cmd_autoreply(session *s, const char *args) {
     reply(s, CURSUS_PERMFAIL, "cannot open the file");
   } else {
     cursus_autoreply_msg m = {strcmp(w[1], "-") == 0 ? "" : w[1], w[0], fd,
-                              (uint64_t)st.st_size, 0};
+                              (uint64_t)st.st_size, 0, "l"};
     const char *error = NULL;
     int rc = host->directory->autoreply(NULL, &m, &error);
     reply(s, rc, rc == CURSUS_OK ? "replied" : error);

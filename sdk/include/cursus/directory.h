@@ -248,6 +248,9 @@ typedef struct cursus_autoreply_msg {
                             alone), as host->queue->content_fd gives it */
   uint64_t content_size;
   uint64_t content_offset;
+  /* the channel that delivers the copy; the reply is enqueued as coming
+   * from it (NULL: "autoreply") */
+  const char *channel;
 } cursus_autoreply_msg;
 
 /*
