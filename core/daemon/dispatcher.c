@@ -238,23 +238,27 @@ static client *client_get(const char *ip) {
 
 /* Why a connection is refused, worded for the client. */
 typedef struct refusal {
+  const char *why; /* for the log */
   unsigned code;
   const char *status;
   const char *text;
 } refusal;
 
-static const refusal blocked = {554, "5.7.1", "Access denied"},
-                     full = {421, "4.7.0",
+static const refusal blocked = {"address blocked", 554, "5.7.1",
+                                "Access denied"},
+                     full = {"service at its session limit", 421, "4.7.0",
                              "Too many connections, try again later"},
-                     per_ip = {421, "4.7.0",
+                     per_ip = {"too many connections from this address", 421,
+                               "4.7.0",
                                "Too many connections from your address, "
                                "try again later"},
-                     rate = {421, "4.7.0",
+                     rate = {"connection rate limit for this address", 421,
+                             "4.7.0",
                              "Too many new connections from your address, "
                              "try again later"},
-                     no_worker = {421, "4.3.2",
+                     no_worker = {"no worker available", 421, "4.3.2",
                                   "Service not available, try again later"},
-                     lookup = {421, "4.4.3",
+                     lookup = {"PORT_ACCESS lookup failed", 421, "4.4.3",
                                "Temporary failure checking your address, "
                                "try again later"};
 
@@ -292,8 +296,8 @@ static const refusal *admit(service *s, const char *ip, bool is_unix) {
 static void refuse(service *s, int fd, const char *ip, const refusal *why) {
   char buf[512];
   const char *reply = NULL;
-  log_notice("%s: refused connection from %s: %u %s %s", s->name, ip,
-             why->code, why->status, why->text);
+  log_notice("%s: refused connection from %s: %s (%u %s %s)", s->name, ip,
+             why->why, why->code, why->status, why->text);
   switch (s->refusal_style) {
   case CURSUS_REFUSE_SMTP:
     g_snprintf(buf, sizeof(buf), "%u %s %s\r\n", why->code, why->status,
@@ -520,7 +524,8 @@ static void check_done(void *data) {
     forget_client(pc->ip, false);
     refuse(s, pc->fd, pc->ip, &lookup);
   } else if (pc->v.action == ACCESS_REJECT) {
-    refusal r = {.code = pc->v.smtp_code > 0 ? (unsigned)pc->v.smtp_code : 554,
+    refusal r = {.why = "PORT_ACCESS",
+                 .code = pc->v.smtp_code > 0 ? (unsigned)pc->v.smtp_code : 554,
                  .status = pc->v.status != NULL ? pc->v.status : "5.7.1",
                  .text = pc->v.text != NULL ? pc->v.text : "Access denied"};
     forget_client(pc->ip, false);
