@@ -65,7 +65,19 @@ libcursus_core_la_SOURCES = \
 	core/auth/passwd.c core/auth/passwd.h \
 	core/auth/sasl.c core/auth/sasl.h \
 	core/auth/service.c core/auth/service.h \
-	core/auth/throttle.c core/auth/throttle.h
+	core/auth/throttle.c core/auth/throttle.h \
+	core/jobs/schedule.c core/jobs/schedule.h \
+	core/jobs/jobproto.c core/jobs/jobproto.h \
+	core/jobs/dsn.c core/jobs/dsn.h \
+	core/jobs/notice.c core/jobs/notice.h \
+	core/jobs/dequeue.c core/jobs/dequeue.h \
+	core/jobs/qcache.c core/jobs/qcache.h \
+	core/jobs/jobctl.c core/jobs/jobctl.h \
+	core/store/store.c core/store/store.h \
+	core/store/account.c core/store/account.h \
+	core/store/warning.c core/store/warning.h \
+	core/store/quotawarn.c core/store/quotawarn.h \
+	core/store/expire.c core/store/expire.h
 libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(TC_CFLAGS) $(IDN2_CFLAGS) \
 	$(GMIME_CFLAGS) $(GSASL_CFLAGS) $(ARGON2_CFLAGS)
 libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(TC_LIBS) $(IDN2_LIBS) \
@@ -81,12 +93,16 @@ cursus_SOURCES = \
 	core/main/cmd_rewrite.c \
 	core/main/cmd_cnbuild.c \
 	core/main/cmd_directory.c \
+	core/main/cmd_store.c core/main/storetool.h \
+	core/main/cmd_quota.c \
 	core/daemon/daemon.c core/daemon/daemon.h \
 	core/daemon/watcher.c \
 	core/daemon/dispatcher.c \
 	core/daemon/worker.c core/daemon/conn.c core/daemon/conn.h \
 	core/daemon/handoff.c core/daemon/handoff.h \
 	core/daemon/job_controller.c \
+	core/daemon/channel_job.c \
+	core/main/cmd_qm.c \
 	core/daemon/stored.c
-cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
-cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS)
+cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
+cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS)

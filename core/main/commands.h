@@ -55,11 +55,18 @@ int cmd_user(cmd_ctx *ctx);
 int cmd_group(cmd_ctx *ctx);
 int cmd_domain(cmd_ctx *ctx);
 int cmd_directory(cmd_ctx *ctx);
+int cmd_mbox(cmd_ctx *ctx);
+int cmd_reconstruct(cmd_ctx *ctx);
+int cmd_snapshot(cmd_ctx *ctx);
+int cmd_quota(cmd_ctx *ctx);
+int cmd_expire(cmd_ctx *ctx);
 
 int watcher_main(cmd_ctx *ctx, int notify_fd);
 int cmd_dispatcher(cmd_ctx *ctx);
 int cmd_worker(cmd_ctx *ctx);
 int cmd_job_controller(cmd_ctx *ctx);
+int cmd_channel_job(cmd_ctx *ctx);
+int cmd_qm(cmd_ctx *ctx);
 int cmd_stored(cmd_ctx *ctx);
 
 #endif

@@ -69,7 +69,7 @@ int image_open(const char *dir, image **img_r, char **error_r) {
   char *text = NULL, *trust = NULL;
   GError *error = NULL;
   *img_r = NULL;
-  if (!bundle_active() && !g_file_test(cur_path, G_FILE_TEST_EXISTS)) {
+  if (!bundle_exists(cur_path)) {
     g_free(cur_path);
     return CURSUS_NONE;
   }
@@ -312,7 +312,9 @@ char *image_describe(const image *img) {
 
 static bool put(TCHDB *hdb, GByteArray *key, GVariant *v, char **error_r) {
   g_variant_ref_sink(v);
-  bool ok = tchdbput(hdb, key->data, (int)key->len, g_variant_get_data(v),
+  /* an empty array serialises to no data at all */
+  const void *data = g_variant_get_data(v);
+  bool ok = tchdbput(hdb, key->data, (int)key->len, data != NULL ? data : "",
                      (int)g_variant_get_size(v));
   if (!ok)
     *error_r = g_strdup(tchdberrmsg(tchdbecode(hdb)));

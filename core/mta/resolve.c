@@ -428,6 +428,8 @@ int resolve_sender(const char *address, const resolve_params *p,
     rc = rewrite_one(m, address, REWRITE_ENVELOPE | REWRITE_FROM, p,
                      rewritten_r, &error);
   }
+  if (smtp_code_r != NULL)
+    *smtp_code_r = smtp_code_for(rc, error);
   if (rc != CURSUS_OK && error != NULL && g_str_has_prefix(error, "5.1.")) {
     /* a sender's address problem is 5.1.7, whatever the rule said */
     char *e = g_strdup_printf("5.1.7%s", error + 5);
@@ -436,8 +438,6 @@ int resolve_sender(const char *address, const resolve_params *p,
   }
   if (rc != CURSUS_OK)
     *error_r = error;
-  if (smtp_code_r != NULL)
-    *smtp_code_r = smtp_code_for(rc, error);
   config_unref(&cfg);
   return rc;
 }

@@ -114,6 +114,13 @@ static bool has_route_in_local(const rw_state *st, const char *local,
                      (st->bangs && bang_pos(local) >= 0));
 }
 
+/* format_user - $U: the local part, quoted when it must be (and when
+ * quotes keep a '%' or '!' from routing) */
+static char *format_user(const char *local, bool quoted) {
+  return addr_format_local(local, quoted && (strchr(local, '%') != NULL ||
+                                             strchr(local, '!') != NULL));
+}
+
 /* default_host - what completes a bare local part */
 static const char *default_host(const rw_state *st) {
   const cnf_kw *k =
@@ -131,14 +138,14 @@ static bool extract(rw_state *st, extraction *x) {
   if (a->route != NULL && a->route->len > 0) {
     x->loc = 'S';
     x->host = g_strdup(a->route->pdata[0]);
-    x->user = addr_format_local(a->local, a->quoted);
+    x->user = format_user(a->local, a->quoted);
     x->more = true;
     return true;
   }
   if (a->domain != NULL) {
     x->loc = 'A';
     x->host = g_strdup(a->domain);
-    x->user = addr_format_local(a->local, a->quoted);
+    x->user = format_user(a->local, a->quoted);
     x->more = has_route_in_local(st, a->local, a->quoted);
     return true;
   }
@@ -152,7 +159,7 @@ static bool extract(rw_state *st, extraction *x) {
   if (which == 0) {
     x->loc = 'A';
     x->host = g_ascii_strdown(default_host(st), -1);
-    x->user = addr_format_local(a->local, a->quoted);
+    x->user = format_user(a->local, a->quoted);
     x->appended = true;
     return true;
   }
@@ -202,14 +209,23 @@ static void decode_user(const char *text, char **local_r, bool *quoted_r) {
   *quoted_r = false;
 }
 
+/* where - "imta.cnf:12" for messages (a per-thread buffer) */
+static const char *where(const rw_rule *rule) {
+  static __thread char buf[256];
+  if (rule == NULL)
+    return "direct routing";
+  g_snprintf(buf, sizeof(buf), "%s:%u", rule->file, rule->line);
+  return buf;
+}
+
 /* canon_host - a host a template produced, checked and in lower case */
 static char *canon_host(rw_state *st, const char *host, const rw_rule *rule) {
   char *canon = NULL, *why = NULL;
   if (addr_domain_check(host, strlen(host), ADDR_UTF8, &canon, &why) !=
       CURSUS_OK) {
-    *st->error_r = g_strdup_printf("5.1.2 rule %s:%u produced the invalid "
+    *st->error_r = g_strdup_printf("5.1.2 rule %s produced the invalid "
                                    "host \"%s\": %s",
-                                   rule->file, rule->line, host, why);
+                                   where(rule), host, why);
     g_free(why);
     return NULL;
   }
@@ -230,9 +246,9 @@ static bool replace(rw_state *st, const extraction *x, const rw_outcome *o,
   g_free(a->local);
   decode_user(o->user, &a->local, &a->quoted);
   if (*a->local == '\0' && !a->quoted) {
-    *st->error_r = g_strdup_printf("5.1.3 rule %s:%u produced an empty local "
+    *st->error_r = g_strdup_printf("5.1.3 rule %s produced an empty local "
                                    "part",
-                                   rule->file, rule->line);
+                                   where(rule));
     g_free(host);
     g_free(route);
     return false;
@@ -362,7 +378,7 @@ static int scan_literal(rw_state *st, const extraction *x, scan_out *so) {
 /* scan_name - a host name: exact, then '*' labels and leading dots */
 static int scan_name(rw_state *st, const extraction *x, scan_out *so) {
   const char *host = x->host;
-  int rc = try_key(st, x, host, "", host, "", so);
+  int rc = RW_FAILED; /* the host itself was tried by scan */
   char **labels = g_strsplit(host, ".", -1);
   guint n = g_strv_length(labels);
   GString *stars = g_string_new(NULL);
@@ -389,6 +405,20 @@ static int scan_name(rw_state *st, const extraction *x, scan_out *so) {
   return rc;
 }
 
+/* direct - route to a channel host name as it is ("joe+INBOX@ims-ms-
+ * daemon" from an expansion): the form A@B */
+static int direct(rw_state *st, const extraction *x, scan_out *so) {
+  if (*st->tag != '\0' ||
+      imtacnf_channel_by_host(st->env->imta, x->host) == NULL)
+    return RW_FAILED;
+  trace(st, "  %s is a channel host name: routed to it as it is", x->host);
+  so->rule = NULL;
+  so->o.user = g_strdup(x->user);
+  so->o.host = g_strdup(x->host);
+  so->o.routing = g_strdup(x->host);
+  return RW_APPLIED;
+}
+
 /* scan - find the rule for the extracted host */
 static int scan(rw_state *st, const extraction *x, scan_out *so) {
   int rc = try_key(st, x, "$*", x->host, "", "", so);
@@ -401,8 +431,15 @@ static int scan(rw_state *st, const extraction *x, scan_out *so) {
     rc = try_key(st, x, "$%", x->host, "", "", so);
   if (rc == RW_FAILED && bang)
     rc = try_key(st, x, "$!", x->host, "", "", so);
-  if (rc == RW_FAILED)
-    rc = x->host[0] == '[' ? scan_literal(st, x, so) : scan_name(st, x, so);
+  if (rc == RW_FAILED && x->host[0] == '[')
+    rc = scan_literal(st, x, so);
+  else if (rc == RW_FAILED) {
+    rc = try_key(st, x, x->host, "", x->host, "", so);
+    if (rc == RW_FAILED)
+      rc = direct(st, x, so);
+    if (rc == RW_FAILED)
+      rc = scan_name(st, x, so);
+  }
   if (rc == RW_FAILED)
     rc = try_key(st, x, ".", x->host, ".", "", so);
   return rc;
@@ -429,6 +466,9 @@ static int fail(rw_state *st, rewrite_result *r, int status, char *error) {
     g_free(error);
     error = g_strdup_printf("%s %s", st->err_code, st->err_text);
   }
+  /* an error text may carry a temporary status ($4004000?...) */
+  if (error != NULL && error[0] == '4')
+    status = CURSUS_TEMPFAIL;
   r->status = status;
   r->error = error;
   trace(st, "error: %s", error);
@@ -488,10 +528,9 @@ static int step(rw_state *st, rewrite_result *r) {
   }
   const cnf_channel *ch = imtacnf_channel_by_host(st->env->imta, o->routing);
   if (ch == NULL) {
-    char *msg = g_strdup_printf("5.1.2 %s: the routing host %s of rule %s:%u "
+    char *msg = g_strdup_printf("5.1.2 %s: the routing host %s of rule %s "
                                 "names no channel (illegal host/domain)",
-                                x.host, o->routing, so.rule->file,
-                                so.rule->line);
+                                x.host, o->routing, where(so.rule));
     rw_outcome_clear(o);
     extraction_clear(&x);
     return fail(st, r, CURSUS_PERMFAIL, msg);
@@ -572,15 +611,9 @@ int rewrite_address(const rewrite_env *env, const char *address,
                                 address, max));
     } else if (g_hash_table_contains(seen, state)) {
       rc = fail(&st, r, CURSUS_PERMFAIL,
-                g_strdup_printf("5.4.6 rewrite loop: %s comes back to %s%s%s",
-                                address, text,
-                                r->rule != NULL ? " at rule " : "",
-                                r->rule != NULL ? r->rule->file : ""));
-      if (r->rule != NULL) {
-        char *e = g_strdup_printf("%s:%u", r->error, r->rule->line);
-        g_free(r->error);
-        r->error = e;
-      }
+                g_strdup_printf("5.4.6 rewrite loop: %s comes back to %s "
+                                "(rule %s)",
+                                address, text, where(r->rule)));
     } else {
       g_hash_table_add(seen, g_strdup(state));
       rc = step(&st, r);

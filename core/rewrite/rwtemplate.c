@@ -961,9 +961,7 @@ static int assemble(ev *e, GPtrArray *parts, const char *seps,
 
 static void gstring_free(void *p) { g_string_free(p, TRUE); }
 
-/* owned_free - an element of ev.owned (rw_tmpl_free takes a pointer to
- * the pointer) */
-static void owned_free(void *p) {
+static void tmpl_destroy(void *p) {
   rw_tmpl *t = p;
   rw_tmpl_free(&t);
 }
@@ -971,7 +969,7 @@ static void owned_free(void *p) {
 int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
                  rw_outcome *out, char **error_r) {
   ev e = {.s = s, .sit = sit, .error_r = error_r,
-          .owned = g_ptr_array_new_with_free_func(owned_free)};
+          .owned = g_ptr_array_new_with_free_func(tmpl_destroy)};
   GPtrArray *flat = g_ptr_array_new();
   GPtrArray *parts = g_ptr_array_new_with_free_func(gstring_free);
   GPtrArray *lists[4] = {NULL, NULL, NULL, NULL};
@@ -1074,12 +1072,8 @@ int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
   rc = assemble(&e, parts, seps->str, out);
 
 done:
-  if (rc != RW_APPLIED) {
-    char *tag = out->new_tag, *et = out->error_text;
-    out->new_tag = out->error_text = NULL;
-    g_free(tag);
-    g_free(et);
-  }
+  if (rc != RW_APPLIED)
+    rw_outcome_clear(out);
   for (int i = 0; i < 4; i++)
     if (lists[i] != NULL)
       g_ptr_array_free(lists[i], TRUE);

@@ -223,6 +223,10 @@ size_t ldifdb_count(const ldifdb *db) { return db->entries->len; }
 static int pick(const ldifdb *db, GHashTable *h, const char *key,
                 unsigned kinds, const char *base_ndn, cursus_entry **entry_r,
                 const char **error_r, const char *ambiguous) {
+  if (base_ndn != NULL && *base_ndn != '\0' && ldifdb_index(db, base_ndn) < 0) {
+    *error_r = "the search base does not exist";
+    return CURSUS_PERMFAIL;
+  }
   char *folded = fold_key(key);
   GArray *a = g_hash_table_lookup(h, folded);
   g_free(folded);

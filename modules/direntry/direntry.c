@@ -4,6 +4,7 @@
  */
 #include "direntry.h"
 
+#include <ldap.h>
 #include <string.h>
 
 /* What precedes the public entry in its allocation. */
@@ -214,3 +215,20 @@ void *direntry_cache_copy(const void *value) {
 }
 
 void direntry_cache_free(void *value) { direntry_unref(value); }
+
+bool direntry_url(const char *url, char **base_r, int *scope_r,
+                  char **filter_r, const char **error_r) {
+  LDAPURLDesc *u = NULL;
+  if (ldap_url_parse(url, &u) != LDAP_URL_SUCCESS) {
+    *error_r = "not an LDAP URL (ldap:///BASE??SCOPE?FILTER)";
+    return false;
+  }
+  *scope_r = u->lud_scope == LDAP_SCOPE_ONELEVEL   ? CURSUS_SCOPE_ONE
+             : u->lud_scope == LDAP_SCOPE_SUBTREE ? CURSUS_SCOPE_SUB
+                                                  : CURSUS_SCOPE_BASE;
+  *base_r = g_strdup(u->lud_dn != NULL ? u->lud_dn : "");
+  *filter_r = g_strdup(u->lud_filter != NULL ? u->lud_filter
+                                             : "(objectClass=*)");
+  ldap_free_urldesc(u);
+  return true;
+}

@@ -44,6 +44,12 @@ size_t direntry_size(const cursus_entry *e);
 bool direntry_apply(const cursus_entry *e, const cursus_mod *mods,
                     size_t n_mods, cursus_entry **result_r, char **error_r);
 
+/* direntry_url - the base DN, scope (enum cursus_dir_scope) and filter of
+ * the RFC 4516 LDAP URL URL (the host part is ignored); allocated; false
+ * with *error_r (static) when URL is not an LDAP URL */
+bool direntry_url(const char *url, char **base_r, int *scope_r,
+                  char **filter_r, const char **error_r);
+
 /* direntry_cache_copy / direntry_cache_free - value functions for
  * host->cache_new */
 void *direntry_cache_copy(const void *value);

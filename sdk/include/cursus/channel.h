@@ -313,21 +313,40 @@ typedef struct cursus_channel_ops {
   const char *const *channel_names;
 
   /* Opens the module's state for CHAN in a channel job; called once per
-   * channel per job.  Store the state in *chan_data_r. */
+   * channel per job, on the job's main thread, before any deliver.  Store
+   * the state in *chan_data_r.  A failure ends the job: its messages are
+   * retried later (TEMPFAIL) or the channel is reported broken in the log
+   * (PERMFAIL: a configuration error). */
   int (*open)(cursus_module_ctx *ctx, const cursus_channel *chan,
               void **chan_data_r, const char **error_r);
   /* Delivers MSG to its pending recipients and reports each result with
    * host->queue->rcpt_result.  The return value is for the whole call:
    * CURSUS_OK when every recipient has a result; TEMPFAIL/PERMFAIL give the
-   * result of every recipient left without one. */
+   * result of every recipient left without one.  May block (network,
+   * disk): it runs on one of the job's delivery threads, never on an
+   * event loop.  Without CURSUS_CHANNEL_CONCURRENT in `flags` the job
+   * calls deliver for one message at a time; with it, from several
+   * threads at once (each with its own message). */
   int (*deliver)(void *chan_data, cursus_message *msg, const char **error_r);
-  /* Called when the job goes idle: close idle connections and the like.
-   * May be NULL. */
+  /* Called when the job goes idle (no message assigned): close idle
+   * connections and the like.  Never concurrent with deliver.  May be
+   * NULL. */
   void (*idle)(void *chan_data);
-  /* Releases the state. */
+  /* Releases the state (the job is ending). */
   void (*close)(void *chan_data);
   /* --- members added after ABI 0.1 go here --- */
+  /* enum cursus_channel_flags bits.  Since ABI 0.1 (a module built
+   * without it has size too small to hold it: CURSUS_HAS is false and the
+   * flags are taken as 0). */
+  uint32_t flags;
 } cursus_channel_ops;
+
+/* Flags of a channel module (cursus_channel_ops.flags). */
+enum cursus_channel_flags {
+  /* deliver is thread-safe: a job may run several deliveries at once
+   * (up to the channel's THREADS in job_controller.cnf) */
+  CURSUS_CHANNEL_CONCURRENT = 1u << 0,
+};
 
 #ifdef __cplusplus
 }

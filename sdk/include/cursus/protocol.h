@@ -113,6 +113,17 @@ typedef struct cursus_conn_ops {
    * dispatcher.cnf (e.g. "CHANNEL"); NULL when unset. */
   const char *(*service_option)(cursus_conn *conn, const char *option);
   /* --- members added after ABI 0.1 go here --- */
+  /* Compresses the rest of the session both ways with raw DEFLATE (RFC
+   * 1951 without zlib header, as IMAP COMPRESS=DEFLATE, RFC 4978, asks),
+   * above TLS when TLS is active.  Output written before the call goes
+   * out uncompressed (the reply that announces compression); output
+   * written after it is compressed and flushed with a sync point at the
+   * end of each callback.  Input that arrives after the line being
+   * handled is inflated, including octets already received.
+   * CURSUS_PERMFAIL when compression is already active; a peer that
+   * sends data that does not inflate is disconnected.  Check with
+   * CURSUS_HAS(host->conn, start_compress). */
+  int (*start_compress)(cursus_conn *conn, const char **error_r);
 } cursus_conn_ops;
 
 /* How the dispatcher words a refusal (a blocked address, a PORT_ACCESS
