@@ -249,6 +249,8 @@ void dir_service_refresh(config *cfg) {
     svc.ops->flush(svc.dir);
 }
 
+bool dir_running(void) { return svc.ops != NULL; }
+
 void dir_service_stop(void) {
   if (svc.ops != NULL) {
     host_set_directory(NULL);

@@ -52,6 +52,9 @@ bool dir_service_start(struct config *cfg, struct modreg *mods,
  * failure is logged, the old data stays) */
 void dir_service_refresh(struct config *cfg);
 void dir_service_stop(void);
+/* dir_running - a directory is open in this process (the store asks
+ * before reading account attributes) */
+bool dir_running(void);
 /* dir_settings_get - the current settings (main-thread changes only on
  * refresh; readers on other threads see a consistent snapshot because
  * refresh swaps a pointer and keeps the old settings alive) */
