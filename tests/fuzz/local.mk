@@ -62,7 +62,11 @@ FUZZ_LDIF_SOURCES = modules/dir_ldif/ldif.c modules/dir_ldif/ldifdb.c \
 	modules/dir_ldif/filter.c modules/direntry/direntry.c
 FUZZ_LDIF_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules \
 	-I$(top_srcdir)/modules/dir_ldif
-tests_fuzz_fuzz_ldif_SOURCES = tests/fuzz/fuzz_ldif.c tests/fuzz/driver.c $(FUZZ_LDIF_SOURCES)
+# the core files under test are compiled into the harness too, so libFuzzer
+# sees their coverage (the copies in libcursus-core are not instrumented)
+FUZZ_DIR_CORE = core/dir/address.c core/dir/values.c core/dir/status.c
+tests_fuzz_fuzz_ldif_SOURCES = tests/fuzz/fuzz_ldif.c tests/fuzz/driver.c \
+	$(FUZZ_LDIF_SOURCES) $(FUZZ_DIR_CORE)
 tests_fuzz_fuzz_ldif_CPPFLAGS = $(FUZZ_LDIF_CPPFLAGS)
 tests_fuzz_fuzz_ldif_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_ldif_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
@@ -73,10 +77,14 @@ tests_fuzz_fuzz_ldapfilter_CPPFLAGS = $(FUZZ_LDIF_CPPFLAGS)
 tests_fuzz_fuzz_ldapfilter_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_ldapfilter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_ldapfilter_LDADD = $(GLIB_LIBS) $(LDAP_LIBS)
-tests_fuzz_fuzz_diraddress_SOURCES = tests/fuzz/fuzz_diraddress.c tests/fuzz/driver.c
-tests_fuzz_fuzz_diraddress_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_diraddress_SOURCES = tests/fuzz/fuzz_diraddress.c tests/fuzz/driver.c \
+	core/dir/address.c core/dir/delivery.c core/auth/service.c \
+	core/auth/passwd.c
+tests_fuzz_fuzz_diraddress_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(GSASL_CFLAGS) \
+	$(ARGON2_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_diraddress_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
-tests_fuzz_fuzz_diraddress_LDADD = $(FUZZ_COMMON_LDADD)
+tests_fuzz_fuzz_diraddress_LDADD = $(FUZZ_COMMON_LDADD) $(GNUTLS_LIBS) $(GSASL_LIBS) \
+	$(ARGON2_LIBS)
 
 # the message store's MIME indexing and record readers
 FUZZ_TARGETS += mime storeindex
