@@ -9,6 +9,7 @@ CONFIG_FILES = \
 	config/imta.cnf \
 	config/dispatcher.cnf \
 	config/job_controller.cnf
+CONFIG_FILES += config/mappings config/aliases
 CONFIG_GENERATED = config/cursus.conf
 EXTRA_DIST += $(CONFIG_FILES) config/cursus.conf.in
 CLEANFILES += $(CONFIG_GENERATED)
