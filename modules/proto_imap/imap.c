@@ -334,8 +334,10 @@ static void start_command(imap_session *s, GString *text) {
   if (!(cmd->def->states & s->state)) {
     s->bad_commands++;
     const char *why = s->state == IMAP_STATE_NOTAUTH ? "Log in first"
-                      : s->state == IMAP_STATE_AUTH  ? "Select a mailbox first"
-                                                     : "Already logged in";
+                      : cmd->def->states == IMAP_STATE_NOTAUTH
+                          ? "Already logged in"
+                      : s->state == IMAP_STATE_AUTH ? "Select a mailbox first"
+                                                    : "Not valid now";
     command_finished(s, imap_cmd_done(s, cmd, "BAD", "%s %s", why, upper));
     return;
   }
