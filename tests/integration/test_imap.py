@@ -54,8 +54,8 @@ def srv(cursus):
     return s
 
 
-def login(srv, user="alice", password="alice-password"):
-    c = Raw(srv.port("IMAP"))
+def login(srv, user="alice", password="alice-password", tls=False):
+    c = Raw(srv.port("IMAP", "TLS_PORT" if tls else "PORT"), tls=tls)
     assert c.line().startswith("* OK [CAPABILITY IMAP4rev1")
     r = c.cmd("L", "LOGIN %s %s" % (user, password))
     assert r[-1].startswith("L OK"), r
