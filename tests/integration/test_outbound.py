@@ -15,7 +15,7 @@ from peers import Bhm, Dnsmasq, DovecotLmtp, Postfix, SmtpSink
 MESSAGE = "From: alice@example.org\nTo: bob@example.com\nSubject: test {n}\n\nbody line {n}\n.leading dot\n"
 
 
-def imta(*channels, rules=".  $U%$H@tcp_local-daemon"):
+def imta(*channels, rules=".  $U%$H@tcp-daemon"):
     return rules + "\n\nl\nlocalhost\n\n" + "\n\n".join(channels) + "\n"
 
 
