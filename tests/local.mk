@@ -87,3 +87,9 @@ TESTS += tests/unit/test_queue
 # integration tests: real daemons on loopback, driven by pytest
 TESTS += tests/run-pytest.sh
 EXTRA_DIST += tests/run-pytest.sh tests/integration
+
+check_PROGRAMS += tests/unit/test_jobs
+tests_unit_test_jobs_SOURCES = tests/unit/test_jobs.c
+tests_unit_test_jobs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GMIME_CFLAGS)
+tests_unit_test_jobs_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_jobs
