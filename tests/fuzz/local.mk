@@ -111,3 +111,15 @@ EXTRA_DIST += tests/fuzz/run-corpus.sh tests/fuzz/README.md tests/fuzz/corpus
 .PHONY: fuzz
 fuzz: $(check_PROGRAMS)
 	@echo "fuzz harnesses built: $(FUZZ_TARGETS)"
+
+FUZZ_TARGETS += jobproto smtpreply
+check_PROGRAMS += tests/fuzz/fuzz_jobproto tests/fuzz/fuzz_smtpreply
+tests_fuzz_fuzz_jobproto_SOURCES = tests/fuzz/fuzz_jobproto.c tests/fuzz/driver.c
+tests_fuzz_fuzz_jobproto_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_jobproto_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_jobproto_LDADD = $(FUZZ_COMMON_LDADD)
+tests_fuzz_fuzz_smtpreply_SOURCES = tests/fuzz/fuzz_smtpreply.c tests/fuzz/driver.c \
+	modules/channel_smtp/client.c
+tests_fuzz_fuzz_smtpreply_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GNUTLS_CFLAGS)
+tests_fuzz_fuzz_smtpreply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_smtpreply_LDADD = $(GLIB_LIBS) $(GNUTLS_LIBS)
