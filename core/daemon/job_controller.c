@@ -592,7 +592,7 @@ int cmd_job_controller(cmd_ctx *ctx) {
   uint64_t t0 = now_ms();
   unsigned n = qcache_rebuild(jc.qc, d.cfg->queue_dir,
                               d.cfg->jobc->rebuild_parallel_channel);
-  log_info("queue cache rebuilt: %u message(s) in %" G_GUINT64_FORMAT " ms", n,
+  log_notice("queue cache rebuilt: %u message(s) in %" G_GUINT64_FORMAT " ms", n,
            now_ms() - t0);
   jc.ctl = jobctl_listen(d.loop, d.cfg->run_dir, jc.qc, describe_jobs,
                          after_control, NULL, &error);

@@ -9,6 +9,7 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "dir/dir.h"
 #include "mapping/access.h"
 #include "mta/mtacfg.h"
 #include "mta/resolve.h"
@@ -190,6 +191,17 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
     g_ptr_array_free(o.addresses, TRUE);
     return 1;
   }
+  /* the directory decides hosted domains and users, as in the server */
+  char *dir_error = NULL;
+  if (dir_service_wanted(cfg) && !dir_service_start(cfg, mods, &dir_error)) {
+    fprintf(stderr, "cursus test-rewrite: %s\n", dir_error);
+    g_free(dir_error);
+    g_ptr_array_free(o.addresses, TRUE);
+    config_set_current(NULL);
+    config_unref(&cfg);
+    modreg_free(&mods);
+    return 1;
+  }
   const mtacfg *m = mtacfg_of(cfg);
   char *from = NULL, *from_error = NULL;
   char *default_from = g_strdup_printf("postmaster@%s", m->env.local_host);
@@ -228,6 +240,7 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
   g_free(from_error);
   g_free(default_from);
   g_ptr_array_free(o.addresses, TRUE);
+  dir_service_stop();
   config_set_current(NULL);
   config_unref(&cfg);
   modreg_free(&mods);

@@ -369,6 +369,7 @@ static int smtp_deliver(void *data, cursus_message *msg,
                                                      : results[i].status,
           .code = results[i].code,
           .text = results[i].text,
+          .remote = results[i].remote[0] != '\0' ? results[i].remote : NULL,
       };
       q->rcpt_result(msg, g_array_index(g, size_t, i), &res);
       g_free(results[i].text);

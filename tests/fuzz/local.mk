@@ -86,9 +86,40 @@ tests_fuzz_fuzz_diraddress_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_diraddress_LDADD = $(FUZZ_COMMON_LDADD) $(GNUTLS_LIBS) $(GSASL_LIBS) \
 	$(ARGON2_LIBS)
 
+# the message store's MIME indexing and record readers
+FUZZ_TARGETS += mime storeindex
+FUZZ_STORE_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) -I$(top_srcdir)/modules/store_cursus \
+	$(GMIME_CFLAGS) $(TC_CFLAGS) $(ZLIB_CFLAGS)
+FUZZ_STORE_LDADD = $(GMIME_LIBS) $(TC_LIBS) $(ZLIB_LIBS) $(GLIB_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_mime tests/fuzz/fuzz_storeindex
+tests_fuzz_fuzz_mime_SOURCES = tests/fuzz/fuzz_mime.c tests/fuzz/driver.c \
+	modules/store_cursus/mime.c modules/store_cursus/util.c
+tests_fuzz_fuzz_mime_CFLAGS = $(FUZZ_STORE_CFLAGS)
+tests_fuzz_fuzz_mime_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_mime_LDADD = $(FUZZ_STORE_LDADD)
+tests_fuzz_fuzz_storeindex_SOURCES = tests/fuzz/fuzz_storeindex.c \
+	tests/fuzz/driver.c modules/store_cursus/folder.c \
+	modules/store_cursus/mime.c modules/store_cursus/util.c \
+	modules/store_cursus/layout.c
+tests_fuzz_fuzz_storeindex_CFLAGS = $(FUZZ_STORE_CFLAGS)
+tests_fuzz_fuzz_storeindex_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_storeindex_LDADD = $(FUZZ_STORE_LDADD)
+
 TESTS += tests/fuzz/run-corpus.sh
 EXTRA_DIST += tests/fuzz/run-corpus.sh tests/fuzz/README.md tests/fuzz/corpus
 
 .PHONY: fuzz
 fuzz: $(check_PROGRAMS)
 	@echo "fuzz harnesses built: $(FUZZ_TARGETS)"
+
+FUZZ_TARGETS += jobproto smtpreply
+check_PROGRAMS += tests/fuzz/fuzz_jobproto tests/fuzz/fuzz_smtpreply
+tests_fuzz_fuzz_jobproto_SOURCES = tests/fuzz/fuzz_jobproto.c tests/fuzz/driver.c
+tests_fuzz_fuzz_jobproto_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_jobproto_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_jobproto_LDADD = $(FUZZ_COMMON_LDADD)
+tests_fuzz_fuzz_smtpreply_SOURCES = tests/fuzz/fuzz_smtpreply.c tests/fuzz/driver.c \
+	modules/channel_smtp/client.c
+tests_fuzz_fuzz_smtpreply_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GNUTLS_CFLAGS)
+tests_fuzz_fuzz_smtpreply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_smtpreply_LDADD = $(GLIB_LIBS) $(GNUTLS_LIBS)

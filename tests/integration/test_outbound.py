@@ -15,7 +15,7 @@ from peers import Bhm, Dnsmasq, DovecotLmtp, Postfix, SmtpSink
 MESSAGE = "From: alice@example.org\nTo: bob@example.com\nSubject: test {n}\n\nbody line {n}\n.leading dot\n"
 
 
-def imta(*channels, rules=".  $U%$H@tcp_local-daemon"):
+def imta(*channels, rules=".  $U%$H@tcp-daemon"):
     return rules + "\n\nl\nlocalhost\n\n" + "\n\n".join(channels) + "\n"
 
 
@@ -358,3 +358,39 @@ def test_start_up_rebuilds_the_cache_from_disk(cursus, peers):
     wait_empty(srv)
     assert len(sink.messages()) == 50
     assert "queue cache rebuilt: 50 message(s)" in srv.log()
+
+
+def make_cert(tmp_path):
+    cert, key = tmp_path / "peer.crt", tmp_path / "peer.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-subj", "/CN=peer.test", "-days", "2", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    os.chmod(key, 0o644)
+    return cert, key
+
+
+def test_starttls_when_offered_required_where_configured(cursus, peers, tmp_path):
+    cert, key = make_cert(tmp_path)
+    pf = peers(Postfix, main="relay_domains = b.test\ndefault_transport = discard\n"
+                             "relay_transport = discard\n"
+                             "smtpd_tls_security_level = may\n"
+                             "smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n"
+                             "smtpd_tls_received_header = yes\nsmtpd_tls_loglevel = 1\n" % (cert, key))
+    plain = peers(SmtpSink)
+    srv = cursus(conf_extra=conf(), imta=imta(
+        'tcp_local smtp daemon 127.0.0.1 port %d logging\ntcp-daemon' % pf.port,
+        'tcp_plain smtp daemon 127.0.0.1 port %d notlsclient logging\ntcp_plain-daemon' % pf.port,
+        'tcp_secure smtp daemon 127.0.0.1 port %d musttls logging backoff "pt1h"\ntcp_secure-daemon' % plain.port))
+    srv.start()
+    # maytls by default: the peer offers STARTTLS, so it is used
+    inject(srv, "tcp_local", "alice@example.org", "ok@b.test")
+    # notlsclient: never
+    inject(srv, "tcp_plain", "alice@example.org", "ok@b.test")
+    # musttls to a server without STARTTLS: deferred, never sent in clear
+    inject(srv, "tcp_secure", "alice@example.org", "ok@b.test")
+    assert srv.wait_until(lambda: len(queued(srv)) == 1 and "retry in" in queued(srv)[0], timeout=20)
+    log = pf.log()
+    assert len(re.findall(r"TLS connection established from", log)) == 1, log
+    assert len(re.findall(r"status=sent", log)) == 2, log
+    assert plain.messages() == []
+    assert re.search(r" Q \d.*TLS is required but .* does not offer STARTTLS", mail_log(srv))
