@@ -60,6 +60,11 @@ const command commands[] = {
     {"dispatcher", cmd_dispatcher, "", "the dispatcher process", true},
     {"worker", cmd_worker, "SERVICE", "a server worker process", true},
     {"job-controller", cmd_job_controller, "", "the job controller", true},
+    {"channel-job", cmd_channel_job, "CHANNEL", "a master channel job", true},
+    {"qm", cmd_qm, "COMMAND [ARGS]",
+     "queue manager: list, show, hold, release, delete, return, retry, "
+     "counters, jobs, inject",
+     false},
     {"stored", cmd_stored, "", "the store housekeeping process", true},
     {NULL, NULL, NULL, NULL, false},
 };
