@@ -135,3 +135,29 @@ tests_unit_test_access_SOURCES = tests/unit/test_access.c \
 tests_unit_test_access_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_access_LDADD = $(CHECK_LIBS) $(GLIB_LIBS)
 TESTS += tests/unit/test_imap tests/unit/test_access
+
+# unit tests of the message store through the store ABI (Check)
+check_PROGRAMS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_store_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_store
+
+# unit tests (Check) of the directory and authentication services
+check_PROGRAMS += tests/unit/check_dir tests/unit/check_ldif
+tests_unit_check_dir_SOURCES = tests/unit/check_dir.c
+tests_unit_check_dir_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GMIME_CFLAGS)
+tests_unit_check_dir_LDADD = libcursus-core.la $(CHECK_LIBS) $(GLIB_LIBS) $(GMIME_LIBS)
+tests_unit_check_ldif_SOURCES = tests/unit/check_ldif.c \
+	modules/dir_ldif/ldif.c modules/dir_ldif/filter.c \
+	modules/direntry/direntry.c
+tests_unit_check_ldif_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules \
+	-I$(top_srcdir)/modules/dir_ldif
+tests_unit_check_ldif_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LDAP_CFLAGS)
+tests_unit_check_ldif_LDADD = $(CHECK_LIBS) $(GLIB_LIBS) $(LDAP_LIBS)
+TESTS += tests/unit/check_dir tests/unit/check_ldif
+check_PROGRAMS += tests/unit/test_jobs
+tests_unit_test_jobs_SOURCES = tests/unit/test_jobs.c
+tests_unit_test_jobs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GMIME_CFLAGS)
+tests_unit_test_jobs_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_jobs

@@ -14,10 +14,12 @@
  */
 #include "build-config.h"
 #include "daemon.h"
+#include "dir/dir.h"
 #include "jobs/dequeue.h"
 #include "jobs/jobproto.h"
 #include "main/commands.h"
 #include "module/host.h"
+#include "queue/hostq.h"
 #include "queue/qconfig.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -42,7 +44,6 @@ typedef struct job_state {
 } job_state;
 
 static job_state js;
-static cursus_queue_ops queue_ops = {.size = sizeof(cursus_queue_ops)};
 
 typedef struct assignment {
   char *path;
@@ -164,8 +165,11 @@ int cmd_channel_job(cmd_ctx *ctx) {
     log_fatal("%s", error);
   if (!queue_process_setup(d.cfg, &error))
     log_fatal("%s", error);
-  dequeue_fill_ops(&queue_ops);
-  host_set_queue(&queue_ops);
+  host_set_queue(hostq_ops(d.loop));
+  /* notices and reprocessing resolve addresses: mappings and directory */
+  modules_init(d.mods, CURSUS_KIND_DIRECTORY | CURSUS_KIND_MAPPING, true);
+  if (dir_service_wanted(d.cfg) && !dir_service_start(d.cfg, d.mods, &error))
+    log_fatal("%s", error);
   open_channel(channel);
 
   const cursus_channel_ops *ops = js.dq.mod->desc->channel;

@@ -74,6 +74,7 @@ typedef struct jc_state {
   ev_io *notify_io;
   ev_timer *wake_timer;
   ev_timer *house_timer;
+  ev_timer *synch_timer;
   int64_t wake_at;
   jobctl *ctl;
   bool stopping;
@@ -448,6 +449,20 @@ static void on_housekeeping(ev_timer *t, void *data) {
   ev_timer_reset(jc.house_timer, HOUSEKEEPING_MS);
 }
 
+/* on_synch - read the queue directories again: files whose notification
+ * was lost (the controller was down or stalled) are found */
+static void on_synch(ev_timer *t, void *data) {
+  unsigned before = g_hash_table_size(jc.qc->entries);
+  qcache_rebuild(jc.qc, jc.d->cfg->queue_dir,
+                 jc.d->cfg->jobc->rebuild_parallel_channel);
+  unsigned found = g_hash_table_size(jc.qc->entries) - before;
+  if (found > 0)
+    log_notice("queue resynchronised: %u message(s) were not known", found);
+  schedule_wake();
+  dispatch_all();
+  ev_timer_reset(jc.synch_timer, (uint64_t)MAX(jc.d->cfg->jobc->synch_time, 10u) * 1000);
+}
+
 /* -------------------------------------------------------- notifications */
 
 static void on_notify(ev_io *io, unsigned events, void *data) {
@@ -577,7 +592,7 @@ int cmd_job_controller(cmd_ctx *ctx) {
   uint64_t t0 = now_ms();
   unsigned n = qcache_rebuild(jc.qc, d.cfg->queue_dir,
                               d.cfg->jobc->rebuild_parallel_channel);
-  log_info("queue cache rebuilt: %u message(s) in %" G_GUINT64_FORMAT " ms", n,
+  log_notice("queue cache rebuilt: %u message(s) in %" G_GUINT64_FORMAT " ms", n,
            now_ms() - t0);
   jc.ctl = jobctl_listen(d.loop, d.cfg->run_dir, jc.qc, describe_jobs,
                          after_control, NULL, &error);
@@ -586,6 +601,8 @@ int cmd_job_controller(cmd_ctx *ctx) {
   jc.notify_io = ev_io_new(d.loop, jc.notify_fd, EV_READ, on_notify, NULL);
   jc.wake_timer = ev_timer_new(d.loop, 3600 * 1000, on_wake, NULL);
   jc.house_timer = ev_timer_new(d.loop, HOUSEKEEPING_MS, on_housekeeping, NULL);
+  jc.synch_timer = ev_timer_new(
+      d.loop, (uint64_t)MAX(d.cfg->jobc->synch_time, 10u) * 1000, on_synch, NULL);
   /* every configured channel is known, so MIN_JOBS applies to all */
   for (guint i = 0; i < d.cfg->imta->channels->len; i++)
     chan_of(qcache_chan(jc.qc, ((cnf_channel *)d.cfg->imta->channels->pdata[i])->name));
@@ -605,6 +622,7 @@ int cmd_job_controller(cmd_ctx *ctx) {
   ev_io_free(&jc.notify_io);
   ev_timer_free(&jc.wake_timer);
   ev_timer_free(&jc.house_timer);
+  ev_timer_free(&jc.synch_timer);
   close(jc.notify_fd);
   qcache_free(&jc.qc);
   g_hash_table_destroy(jc.jobs);

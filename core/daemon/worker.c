@@ -18,6 +18,7 @@
 #include "module/host.h"
 #include "queue/hostq.h"
 #include "queue/qconfig.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -202,9 +203,17 @@ int cmd_worker(cmd_ctx *ctx) {
   if (ws.mod == NULL)
     log_fatal("service %s: no module serves protocol %s", ws.svc->name,
               ws.svc->protocol);
-  ws.tls = conn_tls_load(conf_get(d.cfg->conf, "tls", "certificate"),
-                         conf_get(d.cfg->conf, "tls", "key"),
+  /* relative paths of cursus.conf are relative to its directory */
+  const char *cert = conf_get(d.cfg->conf, "tls", "certificate");
+  const char *key = conf_get(d.cfg->conf, "tls", "key");
+  char *cert_path = cert != NULL && *cert != '\0' ? fs_path_join(d.cfg->dir, cert)
+                                                  : NULL;
+  char *key_path = key != NULL && *key != '\0' ? fs_path_join(d.cfg->dir, key)
+                                               : NULL;
+  ws.tls = conn_tls_load(cert_path, key_path,
                          conf_get(d.cfg->conf, "tls", "priority"), &error);
+  g_free(cert_path);
+  g_free(key_path);
   if (error != NULL)
     log_fatal("%s", error);
   host_set_conn(conn_ops());

@@ -249,6 +249,8 @@ void dir_service_refresh(config *cfg) {
     svc.ops->flush(svc.dir);
 }
 
+bool dir_running(void) { return svc.ops != NULL; }
+
 void dir_service_stop(void) {
   if (svc.ops != NULL) {
     host_set_directory(NULL);
@@ -264,11 +266,7 @@ void dir_service_stop(void) {
   svc.old_settings = NULL;
 }
 
-bool dir_running(void) { return svc.ops != NULL; }
 
-const char *dir_module_name(void) {
-  return svc.mod != NULL ? svc.mod->desc->name : NULL;
-}
 
 /* not_open - the error when no directory is open */
 static int not_open(char **error_r) {
@@ -394,10 +392,6 @@ int dir_remove(const char *dn, char **error_r) {
   return result(rc, error, error_r);
 }
 
-void dir_flush(void) {
-  if (svc.ops != NULL && svc.ops->flush != NULL)
-    svc.ops->flush(svc.dir);
-}
 
 void dir_stats(GString *out) {
   cursus_buf buf = {0};
@@ -418,16 +412,6 @@ void dir_entry_free(cursus_entry **entry) {
   *entry = NULL;
 }
 
-char *dir_filter_escape(const char *value) {
-  GString *out = g_string_sized_new(strlen(value) + 8);
-  for (const char *c = value; *c != '\0'; c++) {
-    if (*c == '*' || *c == '(' || *c == ')' || *c == '\\')
-      g_string_append_printf(out, "\\%02x", (unsigned char)*c);
-    else
-      g_string_append_c(out, *c);
-  }
-  return g_string_free(out, FALSE);
-}
 
 const char **dir_entry_values(const cursus_entry *e, const char *name) {
   const cursus_attr *a = cursus_entry_attr(e, name);

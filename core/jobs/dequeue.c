@@ -5,6 +5,8 @@
 #include "dequeue.h"
 #include "mta/msglog.h"
 #include "notice.h"
+#include "module/host.h"
+#include "queue/hostq.h"
 #include "queue/qconfig.h"
 #include "queue/queue.h"
 #include "schedule.h"
@@ -14,42 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The message a module sees during deliver. */
-struct cursus_message {
-  dequeue_ctx *dq;
-  qmsg *q;
-  const char *name;       /* file name (the queue id) */
-  GArray *pending;        /* of unsigned: envelope index of each view */
-  cursus_recipient *view; /* what the module reads */
-  bool *reported;
-};
-
 static int64_t now_s(void) { return g_get_real_time() / G_USEC_PER_SEC; }
-
-/* ------------------------------------------------- host->queue members */
-
-static const char *m_message_id(cursus_message *m) { return m->name; }
-static const char *m_sender(cursus_message *m) {
-  return m->q->env->sender != NULL ? m->q->env->sender : "";
-}
-static const char *m_envid(cursus_message *m) { return m->q->env->envid; }
-static cursus_ret m_ret(cursus_message *m) { return m->q->env->ret; }
-static cursus_body m_body(cursus_message *m) { return m->q->env->body; }
-static int m_smtputf8(cursus_message *m) { return m->q->env->smtputf8; }
-static size_t m_count(cursus_message *m) { return m->pending->len; }
-
-static const cursus_recipient *m_recipient(cursus_message *m, size_t i) {
-  return i < m->pending->len ? &m->view[i] : NULL;
-}
-
-static int m_content_fd(cursus_message *m, uint64_t *offset_r,
-                        uint64_t *size_r) {
-  *offset_r = m->q->content_offset;
-  *size_r = m->q->env->size;
-  if (lseek(m->q->fd, (off_t)m->q->content_offset, SEEK_SET) < 0)
-    return -1;
-  return m->q->fd;
-}
 
 /* log_result - the message log line for one recipient's outcome */
 static void log_result(const dequeue_ctx *dq, const qmsg *q, const qrcpt *r,
@@ -73,78 +40,6 @@ static void log_result(const dequeue_ctx *dq, const qmsg *q, const qrcpt *r,
   msglog_write(&e);
 }
 
-static void m_rcpt_result(cursus_message *m, size_t i,
-                          const cursus_result *res) {
-  if (i >= m->pending->len || res == NULL)
-    return;
-  unsigned idx = g_array_index(m->pending, unsigned, i);
-  qstate state = res->status == CURSUS_OK         ? QSTATE_DELIVERED
-                 : res->status == CURSUS_PERMFAIL ? QSTATE_FAILED
-                                                  : QSTATE_PENDING;
-  const char *code = res->code;
-  if (code == NULL || *code == '\0')
-    code = state == QSTATE_DELIVERED ? "2.0.0"
-           : state == QSTATE_FAILED  ? "5.0.0"
-                                     : "4.0.0";
-  char *error = NULL;
-  if (qmsg_result(m->q, idx, state, code, res->text, res->remote, &error) !=
-      CURSUS_OK) {
-    log_error("cannot record the result for <%s>: %s", m->view[i].address,
-              error);
-    g_free(error);
-    return;
-  }
-  m->reported[i] = true;
-  const qrcpt *r = m->q->env->rcpts->pdata[idx];
-  log_result(m->dq, m->q, r,
-             state == QSTATE_DELIVERED ? 'D'
-             : state == QSTATE_FAILED  ? 'R'
-                                       : 'Q',
-             res->text);
-}
-
-/* channel configuration, for modules */
-static const char *c_name(const cursus_channel *chan) {
-  return ((const cnf_channel *)chan)->name;
-}
-
-static const char *c_host(const cursus_channel *chan) {
-  const cnf_channel *ch = (const cnf_channel *)chan;
-  return ch->hosts->len > 0 ? ((cnf_host *)ch->hosts->pdata[0])->name : NULL;
-}
-
-static const char *c_keyword(const cursus_channel *chan, const char *keyword,
-                             size_t index) {
-  const cnf_kw *k = cnf_channel_kw((const cnf_channel *)chan, keyword);
-  if (k == NULL)
-    return NULL;
-  if (k->values->len == 0)
-    return index == 0 ? "" : NULL;
-  return index < k->values->len ? k->values->pdata[index] : NULL;
-}
-
-static int c_keyword_count(const cursus_channel *chan, const char *keyword) {
-  const cnf_kw *k = cnf_channel_kw((const cnf_channel *)chan, keyword);
-  return k != NULL ? (int)k->values->len : -1;
-}
-
-void dequeue_fill_ops(cursus_queue_ops *ops) {
-  ops->message_id = m_message_id;
-  ops->sender = m_sender;
-  ops->envid = m_envid;
-  ops->ret = m_ret;
-  ops->body = m_body;
-  ops->smtputf8 = m_smtputf8;
-  ops->recipient_count = m_count;
-  ops->recipient = m_recipient;
-  ops->content_fd = m_content_fd;
-  ops->rcpt_result = m_rcpt_result;
-  ops->channel_name = c_name;
-  ops->channel_host = c_host;
-  ops->channel_keyword = c_keyword;
-  ops->channel_keyword_count = c_keyword_count;
-}
-
 /* --------------------------------------------------------- the attempt */
 
 static char *full_path(const config *cfg, const char *rel_path) {
@@ -163,8 +58,11 @@ static void fail_pending(dequeue_ctx *dq, qmsg *q, const char *code,
     char *combined = NULL;
     if (r->diag != NULL) /* say what the last attempt met */
       diag_text = combined = g_strdup_printf("%s; last error: %s", text, r->diag);
-    if (qmsg_result(q, i, QSTATE_FAILED, code, diag_text, r->remote, &error) !=
-        CURSUS_OK) {
+    /* qmsg_result replaces r->remote: pass a copy */
+    char *remote = g_strdup(r->remote);
+    int rc = qmsg_result(q, i, QSTATE_FAILED, code, diag_text, remote, &error);
+    g_free(remote);
+    if (rc != CURSUS_OK) {
       log_error("%s", error);
       g_free(error);
     } else {
@@ -174,41 +72,46 @@ static void fail_pending(dequeue_ctx *dq, qmsg *q, const char *code,
   }
 }
 
-/* call_module - the module's deliver on the pending recipients */
+/* call_module - the module's deliver on the pending recipients; each
+ * result is in the file as the module reports it (hostq.h) */
 static void call_module(dequeue_ctx *dq, qmsg *q) {
-  cursus_message m = {.dq = dq, .q = q};
-  m.name = strrchr(q->path, '/') != NULL ? strrchr(q->path, '/') + 1 : q->path;
-  m.pending = g_array_new(FALSE, FALSE, sizeof(unsigned));
-  for (guint i = 0; i < q->env->rcpts->len; i++)
-    if (((qrcpt *)q->env->rcpts->pdata[i])->state == QSTATE_PENDING)
-      g_array_append_val(m.pending, i);
-  m.view = g_new0(cursus_recipient, m.pending->len);
-  m.reported = g_new0(bool, m.pending->len);
-  for (guint k = 0; k < m.pending->len; k++) {
-    const qrcpt *r =
-        q->env->rcpts->pdata[g_array_index(m.pending, unsigned, k)];
-    m.view[k] = (cursus_recipient){.address = r->address,
-                                   .original = r->original,
-                                   .orcpt = r->orcpt,
-                                   .host = r->host,
-                                   .notify = r->notify};
+  GArray *pending = g_array_new(FALSE, FALSE, sizeof(unsigned));
+  GArray *before = g_array_new(FALSE, FALSE, sizeof(int64_t));
+  for (guint i = 0; i < q->env->rcpts->len; i++) {
+    const qrcpt *r = q->env->rcpts->pdata[i];
+    if (r->state == QSTATE_PENDING) {
+      g_array_append_val(pending, i);
+      g_array_append_val(before, r->when);
+    }
   }
+  cursus_message *m = hostq_message_new(q);
   const char *error = NULL;
-  int rc = dq->mod->desc->channel->deliver(dq->chan_data, &m, &error);
-  /* recipients the module left without a result get the call's */
-  for (guint k = 0; k < m.pending->len; k++) {
-    if (m.reported[k])
-      continue;
-    cursus_result res = {
-        .status = rc == CURSUS_PERMFAIL ? CURSUS_PERMFAIL : CURSUS_TEMPFAIL,
-        .code = rc == CURSUS_PERMFAIL ? "5.3.0" : "4.3.0",
-        .text = error != NULL ? error : "the channel gave no result",
-    };
-    m_rcpt_result(&m, k, &res);
+  int64_t started = now_s();
+  int rc = dq->mod->desc->channel->deliver(dq->chan_data, m, &error);
+  const cursus_queue_ops *ops = host_table()->queue;
+  for (guint k = 0; k < pending->len; k++) {
+    unsigned idx = g_array_index(pending, unsigned, k);
+    const qrcpt *r = q->env->rcpts->pdata[idx];
+    bool reported = r->state != QSTATE_PENDING ||
+                    (r->when >= started && r->when != g_array_index(before, int64_t, k));
+    if (!reported) {
+      /* no result from the module: the call's own result stands */
+      cursus_result res = {
+          .status = rc == CURSUS_PERMFAIL ? CURSUS_PERMFAIL : CURSUS_TEMPFAIL,
+          .code = rc == CURSUS_PERMFAIL ? "5.3.0" : "4.3.0",
+          .text = error != NULL ? error : "the channel gave no result",
+      };
+      ops->rcpt_result(m, k, &res);
+    }
+    log_result(dq, q, r,
+               r->state == QSTATE_DELIVERED || r->state == QSTATE_RELAYED ? 'D'
+               : r->state == QSTATE_FAILED                               ? 'R'
+                                                                         : 'Q',
+               r->diag);
   }
-  g_free(m.view);
-  g_free(m.reported);
-  g_array_free(m.pending, TRUE);
+  hostq_message_free(&m);
+  g_array_free(pending, TRUE);
+  g_array_free(before, TRUE);
 }
 
 /* notices_due - handle the notice schedule before an attempt: false when

@@ -27,8 +27,6 @@ typedef struct dequeue_ctx {
   void *chan_data;
 } dequeue_ctx;
 
-/* dequeue_fill_ops - the message and channel members of OPS */
-void dequeue_fill_ops(cursus_queue_ops *ops);
 /* dequeue_one - one attempt at REL_PATH; RESULT says what became of it */
 void dequeue_one(dequeue_ctx *dq, const char *rel_path,
                  jobproto_result *result);

@@ -20,11 +20,14 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "daemon/daemon.h"
+#include "dir/dir.h"
 #include "jobs/dequeue.h"
 #include "jobs/jobctl.h"
 #include "jobs/notice.h"
 #include "jobs/qcache.h"
 #include "module/host.h"
+#include "queue/hostq.h"
 #include "queue/qconfig.h"
 #include "queue/queue.h"
 #include "queue/qwrite.h"
@@ -465,20 +468,60 @@ static void inject_done(qwrite_job *job) {
   g_mutex_unlock(&w->lock);
 }
 
-static int qm_inject(qm_ctx *q, int argc, char **argv) {
-  unsigned count = 1;
-  const char *source = NULL;
-  int i = 1;
-  for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-    if (strcmp(argv[i], "-count") == 0)
-      count = (unsigned)atoi(argv[i + 1]);
-    else if (strcmp(argv[i], "-source") == 0)
-      source = argv[i + 1];
+/* parse_notify - RFC 3461 NOTIFY words to bits */
+static unsigned parse_notify(const char *v, bool *bad_r) {
+  unsigned bits = 0;
+  char **w = g_strsplit(v, ",", 0);
+  for (char **p = w; *p != NULL; p++) {
+    if (g_ascii_strcasecmp(*p, "NEVER") == 0)
+      bits |= CURSUS_NOTIFY_NEVER;
+    else if (g_ascii_strcasecmp(*p, "SUCCESS") == 0)
+      bits |= CURSUS_NOTIFY_SUCCESS;
+    else if (g_ascii_strcasecmp(*p, "FAILURE") == 0)
+      bits |= CURSUS_NOTIFY_FAILURE;
+    else if (g_ascii_strcasecmp(*p, "DELAY") == 0)
+      bits |= CURSUS_NOTIFY_DELAY;
     else
-      break;
+      *bad_r = true;
   }
-  if (argc - i < 3 || count == 0) {
+  g_strfreev(w);
+  return bits;
+}
+
+static int qm_inject(qm_ctx *q, int argc, char **argv) {
+  unsigned count = 1, notify = 0;
+  bool orcpt = false;
+  const char *source = NULL, *envid = NULL;
+  cursus_ret ret = CURSUS_RET_DEFAULT;
+  cursus_priority prio = CURSUS_PRIORITY_NORMAL;
+  bool bad = false;
+  int i = 1;
+  for (; i + 1 < argc && argv[i][0] == '-' && !bad; i += 2) {
+    const char *o = argv[i], *v = argv[i + 1];
+    if (strcmp(o, "-orcpt") == 0) { /* a flag: no value */
+      orcpt = true;
+      i--;
+    } else if (strcmp(o, "-count") == 0)
+      count = (unsigned)atoi(v);
+    else if (strcmp(o, "-source") == 0)
+      source = v;
+    else if (strcmp(o, "-envid") == 0)
+      envid = v;
+    else if (strcmp(o, "-ret") == 0)
+      ret = g_ascii_strcasecmp(v, "HDRS") == 0 ? CURSUS_RET_HDRS : CURSUS_RET_FULL;
+    else if (strcmp(o, "-priority") == 0)
+      prio = g_ascii_strcasecmp(v, "urgent") == 0      ? CURSUS_PRIORITY_URGENT
+             : g_ascii_strcasecmp(v, "non-urgent") == 0 ? CURSUS_PRIORITY_NONURGENT
+                                                        : CURSUS_PRIORITY_NORMAL;
+    else if (strcmp(o, "-notify") == 0)
+      notify = parse_notify(v, &bad);
+    else
+      bad = true;
+  }
+  if (bad || argc - i < 3 || count == 0) {
     fprintf(stderr, "usage: cursus qm inject [-count N] [-source CHANNEL] "
+                    "[-notify NEVER|SUCCESS,FAILURE,DELAY] [-ret FULL|HDRS] "
+                    "[-envid ID] [-orcpt] [-priority urgent|normal|non-urgent] "
                     "CHANNEL SENDER RECIPIENT... < MESSAGE\n");
     return 2;
   }
@@ -492,7 +535,8 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
   if (source == NULL)
     source = ((cnf_channel *)q->cfg->imta->channels->pdata[0])->name;
   char *error = NULL;
-  if (!queue_process_setup(q->cfg, &error) ||
+  if (!daemon_prepare_dirs(q->cfg, &error) ||
+      !queue_process_setup(q->cfg, &error) ||
       !queue_mkdirs(q->cfg->queue_dir, channel, &error)) {
     fprintf(stderr, "cursus qm: %s\n", error);
     return 1;
@@ -516,13 +560,18 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       e->channel = g_strdup(channel);
       e->source = g_strdup(source);
       e->sender = g_strdup(argv[i + 1]);
-      e->priority = CURSUS_PRIORITY_NORMAL;
+      e->priority = prio;
+      e->ret = ret;
+      e->envid = g_strdup(envid);
       e->body = CURSUS_BODY_8BITMIME;
       e->arrival_us = g_get_real_time();
       e->size = qbody_size(b);
       e->crc = qbody_crc(b);
-      for (int r = i + 2; r < argc; r++)
-        qenv_add_rcpt(e, argv[r], argv[r], NULL, NULL, 0);
+      for (int r = i + 2; r < argc; r++) {
+        char *oc = orcpt ? g_strdup_printf("rfc822;%s", argv[r]) : NULL;
+        qenv_add_rcpt(e, argv[r], argv[r], oc, NULL, notify);
+        g_free(oc);
+      }
       char id[QUEUE_ID_LEN + 1];
       queue_new_id(id);
       char *name = g_strdup_printf("%s.01", id);
@@ -532,8 +581,7 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       qwrite_job *job = g_new0(qwrite_job, 1);
       job->body = b;
       job->copies = g_ptr_array_new_with_free_func(qcopy_free);
-      g_ptr_array_add(job->copies, qcopy_new(channel, subdirs, name, env,
-                                             CURSUS_PRIORITY_NORMAL));
+      g_ptr_array_add(job->copies, qcopy_new(channel, subdirs, name, env, prio));
       g_free(name);
       g_ptr_array_add(jobs, job);
     }
@@ -569,11 +617,26 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
     done += jobs->len;
     g_ptr_array_free(jobs, TRUE);
   }
-  qwrite_stop();
   if (count > 1 && rc == 0)
     printf("%u message(s) queued to %s\n", count, channel);
   g_string_free(content, TRUE);
   return rc;
+}
+
+/* prepare_notices - what enqueueing a notice needs in this process */
+static bool prepare_notices(qm_ctx *q) {
+  char *error = NULL;
+  if (!queue_process_setup(q->cfg, &error) ||
+      !modules_init(q->mods, CURSUS_KIND_DIRECTORY | CURSUS_KIND_MAPPING,
+                    false) ||
+      (dir_service_wanted(q->cfg) &&
+       !dir_service_start(q->cfg, q->mods, &error))) {
+    fprintf(stderr, "cursus qm: cannot send notices: %s\n",
+            error != NULL ? error : "a module failed to start");
+    g_free(error);
+    return false;
+  }
+  return true;
 }
 
 int cmd_qm(cmd_ctx *ctx) {
@@ -590,6 +653,7 @@ int cmd_qm(cmd_ctx *ctx) {
     return 1;
   config_set_current(q.cfg);
   host_init(CURSUS_PROC_TOOL);
+  host_set_queue(hostq_ops(NULL));
   int argc = ctx->argc - 1;
   char **argv = ctx->argv + 1;
   const char *c = argv[0];
@@ -605,7 +669,7 @@ int cmd_qm(cmd_ctx *ctx) {
   else if (strcmp(c, "delete") == 0 && argc > 1)
     rc = qm_delete(&q, argc, argv, false);
   else if (strcmp(c, "return") == 0 && argc > 1)
-    rc = qm_delete(&q, argc, argv, true);
+    rc = prepare_notices(&q) ? qm_delete(&q, argc, argv, true) : 1;
   else if (strcmp(c, "retry") == 0 && argc > 1)
     rc = qm_retry(&q, argc, argv);
   else if (strcmp(c, "counters") == 0 || strcmp(c, "summarize") == 0)
@@ -618,6 +682,7 @@ int cmd_qm(cmd_ctx *ctx) {
     fprintf(stderr, "cursus qm: unknown command or missing argument: %s\n", c);
     rc = 2;
   }
+  qwrite_stop();
   config_set_current(NULL);
   config_unref(&q.cfg);
   modreg_free(&q.mods);

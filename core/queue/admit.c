@@ -14,6 +14,7 @@
 #include "build-config.h"
 #include "admit.h"
 #include "mapping/access.h"
+#include "mta/mtacfg.h"
 #include "mta/resolve.h"
 #include "config/config.h"
 #include "util/log.h"
@@ -238,12 +239,25 @@ int admit_recipient(const admit_session *s, const char *sender_rw,
   return rc;
 }
 
+/* switch_target - the channel the rewrite rules give ADDRESS taken as the
+ * backward-pointing envelope address of a session on channel SRC (the
+ * classic INTERNAL_IP rule "[]  $E$R${INTERNAL_IP,$L}...") */
+static const cnf_channel *switch_target(const mtacfg *m, const cnf_channel *src,
+                                        const char *address) {
+  rewrite_params rp = {.flags = REWRITE_ENVELOPE | REWRITE_FROM, .source = src};
+  rewrite_result rw;
+  const cnf_channel *to = NULL;
+  if (rewrite_address(&m->env, address, &rp, &rw) == CURSUS_OK)
+    to = rw.channel;
+  rewrite_result_clear(&rw);
+  return to;
+}
+
 char *admit_switch_channel(const char *channel, const char *client_ip,
                            const char *client_host) {
   config *cfg = config_current_ref();
-  const cnf_channel *cur =
-      cfg != NULL && cfg->imta != NULL ? imtacnf_channel(cfg->imta, channel)
-                                       : NULL;
+  const mtacfg *m = cfg != NULL ? mtacfg_of(cfg) : NULL;
+  const cnf_channel *cur = m != NULL ? mtacfg_channel(m, channel) : NULL;
   char *out = NULL;
   if (cur != NULL && cnf_channel_has(cur, "switchchannel") &&
       !cnf_channel_has(cur, "noswitchchannel")) {
@@ -253,19 +267,11 @@ char *admit_switch_channel(const char *channel, const char *client_ip,
         continue;
       char *addr = i == 0 ? g_strdup_printf("postmaster@[%s]", names[i])
                           : g_strdup_printf("postmaster@%s", names[i]);
-      resolve_params rp = {.source_channel = channel, .sender = "",
-                           .flags = RESOLVE_NO_EXPAND};
-      resolve_result res;
-      resolve_result_init(&res);
-      if (resolve_recipient(addr, &rp, &res) == CURSUS_OK &&
-          res.channel != NULL && g_strcmp0(res.channel, channel) != 0) {
-        const cnf_channel *to = imtacnf_channel(cfg->imta, res.channel);
-        /* the local channel is no source an SMTP session can take */
-        if (to != NULL && to != cfg->imta->channels->pdata[0] &&
-            !cnf_channel_has(to, "noswitchchannel"))
-          out = g_strdup(res.channel);
-      }
-      resolve_result_clear(&res);
+      const cnf_channel *to = switch_target(m, cur, addr);
+      /* never to the local channel: no SMTP session comes from it */
+      if (to != NULL && to != cur && to != mtacfg_local_channel(m) &&
+          !cnf_channel_has(to, "noswitchchannel"))
+        out = g_strdup(to->name);
       g_free(addr);
     }
   }

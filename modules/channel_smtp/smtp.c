@@ -214,8 +214,11 @@ static bool deliver_addr(smtp_chan *c, const route_hop *hop,
                            : g_strdup(r.text);
       if (r.code == 0)
         pool_mark_dead(c->pool, a->text);
+      host->log(me, CURSUS_LOG_INFO, "channel %s: %s", c->name, *why_r);
     } else {
       char *why = NULL;
+      host->log(me, CURSUS_LOG_DEBUG, "channel %s: connected to %s[%s]:%u",
+                c->name, hop->name, a->text, c->port);
       if (ready(c, conn, &why)) {
         done = try_conn(c, conn, key, m, rcpts, n, results, why_r);
       } else {
@@ -366,6 +369,7 @@ static int smtp_deliver(void *data, cursus_message *msg,
                                                      : results[i].status,
           .code = results[i].code,
           .text = results[i].text,
+          .remote = results[i].remote[0] != '\0' ? results[i].remote : NULL,
       };
       q->rcpt_result(msg, g_array_index(g, size_t, i), &res);
       g_free(results[i].text);

@@ -28,6 +28,8 @@
 
 static const cursus_host *host;
 
+#define CACHE_SHARDS 16
+
 typedef struct ldapdir {
   cursus_module_ctx *ctx;
   pool_settings ps, auth_ps, write_ps;
@@ -37,7 +39,8 @@ typedef struct ldapdir {
   char *base_dn;
   bool hash;       /* auth = hash: check userPassword values here */
   unsigned timeout_ms;
-  cursus_cache *cache;
+  /* the cache in shards by key, so threads seldom wait for one another */
+  cursus_cache *cache[CACHE_SHARDS];
   gint hits, misses, lookups;
 } ldapdir;
 
@@ -325,6 +328,18 @@ static char *escape(const char *value) {
   return g_string_free(out, FALSE);
 }
 
+/* shard - the part of the cache KEY belongs to, or NULL (no cache) */
+static cursus_cache *shard(ldapdir *d, const char *key) {
+  return d->cache[0] != NULL ? d->cache[g_str_hash(key) % CACHE_SHARDS]
+                             : NULL;
+}
+
+/* cache_clear_all - forget every cached answer */
+static void cache_clear_all(ldapdir *d) {
+  for (int i = 0; i < CACHE_SHARDS && d->cache[i] != NULL; i++)
+    host->cache_clear(d->cache[i]);
+}
+
 /* lookup_one - the one entry of KINDS matching FILTER under BASE, through
  * the cache under KEY */
 static int lookup_one(ldapdir *d, const char *key, const char *base,
@@ -333,8 +348,9 @@ static int lookup_one(ldapdir *d, const char *key, const char *base,
                       cursus_entry **entry_r, const char **error_r) {
   void *cached = NULL;
   g_atomic_int_inc(&d->lookups);
-  if (!(flags & CURSUS_DIR_FRESH) &&
-      host->cache_get(d->cache, key, &cached) == CURSUS_OK) {
+  cursus_cache *c = shard(d, key);
+  if (!(flags & CURSUS_DIR_FRESH) && c != NULL &&
+      host->cache_get(c, key, &cached) == CURSUS_OK) {
     g_atomic_int_inc(&d->hits);
     if (cached == NULL)
       return CURSUS_NONE;
@@ -349,8 +365,8 @@ static int lookup_one(ldapdir *d, const char *key, const char *base,
     *error_r = ambiguous;
     rc = CURSUS_PERMFAIL;
   } else if (rc == CURSUS_OK) {
-    host->cache_put(d->cache, key,
-                    o.found != NULL ? direntry_ref(o.found) : NULL);
+    if (c != NULL)
+      host->cache_put(c, key, o.found != NULL ? direntry_ref(o.found) : NULL);
     if (o.found == NULL)
       rc = CURSUS_NONE;
     else
@@ -620,7 +636,7 @@ static int write_op(ldapdir *d, write_req *w, const char **error_r) {
   char *error = NULL;
   int rc = pool_run(d->write_pool != NULL ? d->write_pool : d->pool,
                     op_write, w, &error);
-  host->cache_clear(d->cache);
+  cache_clear_all(d);
   if (rc == LDAP_SUCCESS) {
     g_free(error);
     g_free(w->diag);
@@ -687,11 +703,14 @@ static int ldap_open(cursus_module_ctx *ctx, void **dir_r,
   d->auth_pool = pool_new(&d->auth_ps);
   if (d->write_ps.bind_dn != NULL)
     d->write_pool = pool_new(&d->write_ps);
-  d->cache = host->cache_new(
-      (size_t)host->setting_int(ctx, "cache_size", 100000),
-      (unsigned)host->setting_int(ctx, "cache_ttl", 600),
-      (unsigned)host->setting_int(ctx, "cache_negative_ttl", 60),
-      direntry_cache_copy, direntry_cache_free);
+  long long size = host->setting_int(ctx, "cache_size", 100000);
+  /* cache_size = 0: every lookup asks the server */
+  for (int i = 0; size > 0 && i < CACHE_SHARDS; i++)
+    d->cache[i] = host->cache_new(
+        (size_t)(size + CACHE_SHARDS - 1) / CACHE_SHARDS,
+        (unsigned)host->setting_int(ctx, "cache_ttl", 600),
+        (unsigned)host->setting_int(ctx, "cache_negative_ttl", 60),
+        direntry_cache_copy, direntry_cache_free);
   *dir_r = d;
   return CURSUS_OK;
 }
@@ -701,7 +720,8 @@ static void ldap_close(void *dir) {
   pool_free(&d->pool);
   pool_free(&d->auth_pool);
   pool_free(&d->write_pool);
-  host->cache_free(&d->cache);
+  for (int i = 0; i < CACHE_SHARDS && d->cache[i] != NULL; i++)
+    host->cache_free(&d->cache[i]);
   /* auth_ps and write_ps share ps's strings, but their own bind identity */
   g_free(d->write_ps.bind_dn);
   if (d->write_ps.bind_password != NULL)
@@ -713,12 +733,11 @@ static void ldap_close(void *dir) {
 }
 
 static int ldap_reload(void *dir, const char **error_r) {
-  ldapdir *d = dir;
-  host->cache_clear(d->cache);
+  cache_clear_all(dir);
   return CURSUS_OK;
 }
 
-static void ldap_flush(void *dir) { host->cache_clear(((ldapdir *)dir)->cache); }
+static void ldap_flush(void *dir) { cache_clear_all(dir); }
 
 static void ldap_entry_free(void *dir, cursus_entry *e) { direntry_unref(e); }
 
@@ -780,7 +799,7 @@ static const cursus_keyword ldap_settings[] = {
     {"connections", CURSUS_VALUE_INTEGER, 1, 1,
      "connections per process (default 4)"},
     {"cache_size", CURSUS_VALUE_INTEGER, 1, 1,
-     "lookups cached per process (default 100000)"},
+     "lookups cached per process (default 100000; 0: no cache)"},
     {"cache_ttl", CURSUS_VALUE_DURATION, 1, 1,
      "lifetime of a cached entry (default 600 s)"},
     {"cache_negative_ttl", CURSUS_VALUE_DURATION, 1, 1,

@@ -126,7 +126,7 @@ static void out_printf(pop3_session *s, const char *fmt, ...) {
 }
 
 static void flush(pop3_session *s) {
-  if (s->out == NULL || s->closed)
+  if (s->out == NULL || s->closed || s->job_running)
     return;
   if (s->out->len > 0)
     HOST->conn->write(s->conn, s->out->str, s->out->len);

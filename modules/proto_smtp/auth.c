@@ -70,12 +70,27 @@ typedef struct auth_job {
 } auth_job;
 
 static void auth_end(smtp_session *s) {
+  g_free(s->auth_pending);
+  s->auth_pending = NULL;
   if (s->sasl != NULL)
     smtp_host->auth->sasl_finish(&s->sasl);
   g_free(s->sasl_mech);
   s->sasl_mech = NULL;
   s->mode = MODE_COMMAND;
   smtp_host->conn->set_line_limit(s->conn, smtp_cfg.max_line);
+}
+
+/* auth_success - the session is USER's now */
+static void auth_success(smtp_session *s, const char *user) {
+  s->auth_user = g_strdup(user);
+  smtp_host->log(smtp_ctx, CURSUS_LOG_INFO, "authenticated as %s", user);
+  const cursus_channel *ch = smtp_host->queue->channel_find(s->channel);
+  const char *to =
+      ch != NULL ? smtp_host->queue->channel_keyword(ch, "saslswitchchannel", 0)
+                 : NULL;
+  if (to != NULL && *to != '\0')
+    smtp_set_channel(s, to);
+  smtp_reply(s, 235, "2.7.0 Authentication successful");
 }
 
 static void auth_work(void *data) {
@@ -104,17 +119,18 @@ static void auth_done(void *data) {
     g_free(b64);
     s->mode = MODE_AUTH;
     smtp_host->conn->set_line_limit(s->conn, AUTH_LINE_MAX);
+  } else if (j->rc == CURSUS_OK && j->user != NULL && j->out.len > 0) {
+    /* RFC 4954 4: success with final data (SCRAM's server signature)
+     * goes as one more challenge; an empty response completes it */
+    gchar *b64 = g_base64_encode((const guchar *)j->out.data, j->out.len);
+    smtp_host->conn->printf(s->conn, "334 %s\r\n", b64);
+    g_free(b64);
+    g_free(s->auth_pending);
+    s->auth_pending = g_strdup(j->user);
+    s->mode = MODE_AUTH;
   } else if (j->rc == CURSUS_OK && j->user != NULL) {
     auth_end(s);
-    s->auth_user = g_strdup(j->user);
-    smtp_host->log(smtp_ctx, CURSUS_LOG_INFO, "authenticated as %s", j->user);
-    const cursus_channel *ch = smtp_host->queue->channel_find(s->channel);
-    const char *to =
-        ch != NULL ? smtp_host->queue->channel_keyword(ch, "saslswitchchannel", 0)
-                   : NULL;
-    if (to != NULL && *to != '\0')
-      smtp_set_channel(s, to);
-    smtp_reply(s, 235, "2.7.0 Authentication successful");
+    auth_success(s, j->user);
   } else {
     auth_end(s);
     if (j->rc == CURSUS_NONE) {
@@ -160,7 +176,14 @@ static void step(smtp_session *s, char *in, size_t in_len) {
 }
 
 void smtp_auth_start(smtp_session *s, const char *arg, size_t len) {
-  if (!smtp_auth_offered(s)) {
+  bool any = false;
+  if (smtp_auth_offered(s)) {
+    cursus_buf mechs = {0};
+    smtp_auth_mechanisms(s, &mechs);
+    any = mechs.len > 0;
+    smtp_host->buf_free(&mechs);
+  }
+  if (!any) {
     if (s->auth_user != NULL)
       smtp_error(s, 503, "5.5.1 Already authenticated");
     else
@@ -215,6 +238,18 @@ void smtp_auth_line(smtp_session *s, const char *line, size_t len) {
   if (len == 1 && line[0] == '*') {
     auth_end(s);
     smtp_reply(s, 501, "5.0.0 Authentication cancelled");
+    return;
+  }
+  if (s->auth_pending != NULL) {
+    /* the answer to the final data must be empty */
+    char *user = s->auth_pending;
+    s->auth_pending = NULL;
+    auth_end(s);
+    if (len == 0)
+      auth_success(s, user);
+    else
+      smtp_error(s, 501, "5.5.2 Unexpected data after authentication");
+    g_free(user);
     return;
   }
   char *in = NULL;

@@ -681,15 +681,20 @@ void smtp_command(smtp_session *s, const char *line, size_t len,
     return;
   case SMTP_BDAT: {
     uint64_t size;
-    bool last;
+    bool last, size_ok;
     if (!s->pol.chunking) {
       smtp_error(s, 502, "5.5.1 CHUNKING is not offered");
       return;
     }
-    if (!smtp_parse_bdat(c.arg, c.arg_len, &size, &last, &err)) {
-      /* the chunk's size is unknown: the session cannot go on */
-      smtp_reply(s, err.code, "%s", err.text);
-      smtp_close(s, "4.5.0 Lost track of the BDAT data, closing connection");
+    if (!smtp_parse_bdat(c.arg, c.arg_len, &size, &last, &size_ok, &err)) {
+      if (!size_ok) {
+        /* the chunk's size is unknown: the session cannot go on */
+        smtp_reply(s, err.code, "%s", err.text);
+        smtp_close(s, "4.5.0 Lost track of the BDAT data, closing connection");
+        return;
+      }
+      /* the chunk is read, then refused with the syntax error */
+      smtp_bdat_refuse(s, size, err.code, err.text);
       return;
     }
     smtp_bdat_start(s, size, last);

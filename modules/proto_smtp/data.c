@@ -37,13 +37,16 @@ static void rfc5322_date(char *out, size_t len) {
            (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
 }
 
-/* clean - S without characters that would break a header field */
+/* clean - S without characters that would break a header field or a
+ * comment in it (controls become '?', parentheses go) */
 static char *clean(const char *s) {
-  char *c = g_strdup(s != NULL ? s : "");
-  for (char *p = c; *p != '\0'; p++)
-    if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '(' || *p == ')')
-      *p = '?';
-  return c;
+  GString *c = g_string_new(NULL);
+  for (const char *p = s != NULL ? s : ""; *p != '\0'; p++) {
+    if (*p == '(' || *p == ')')
+      continue;
+    g_string_append_c(c, (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+  }
+  return g_string_free(c, FALSE);
 }
 
 static char *received_field(smtp_session *s) {
@@ -253,7 +256,12 @@ static void data_text(smtp_session *s, const char *p, size_t n, bool ends) {
 /* bdat_chunk_done - a whole chunk was read */
 static void bdat_chunk_done(smtp_session *s) {
   back_to_commands(s);
-  if (s->bdat_last) {
+  if (s->bdat_refusal != NULL) {
+    smtp_error(s, (unsigned)g_ascii_strtoull(s->bdat_refusal, NULL, 10),
+               s->bdat_refusal + 4);
+    g_free(s->bdat_refusal);
+    s->bdat_refusal = NULL;
+  } else if (s->bdat_last) {
     finish_message(s);
   } else if (s->data_failed) {
     const char *t = s->data_error;
@@ -269,7 +277,8 @@ static void bdat_chunk_done(smtp_session *s) {
 size_t smtp_data_bytes(smtp_session *s, const char *data, size_t len) {
   if (s->mode == MODE_BDAT) {
     size_t take = (size_t)MIN((uint64_t)len, s->bdat_left);
-    write_content(s, data, take);
+    if (s->bdat_refusal == NULL)
+      write_content(s, data, take);
     s->bdat_left -= take;
     if (s->bdat_left == 0)
       bdat_chunk_done(s);
@@ -327,6 +336,20 @@ void smtp_bdat_start(smtp_session *s, uint64_t size, bool last) {
     write_content(s, received, strlen(received));
     g_free(received);
   }
+  s->mode = MODE_BDAT;
+  smtp_host->conn->set_input_mode(s->conn, CURSUS_INPUT_BYTES);
+  smtp_host->conn->set_timeout(s->conn, smtp_cfg.data_timeout_ms);
+  if (size == 0)
+    bdat_chunk_done(s);
+}
+
+void smtp_bdat_refuse(smtp_session *s, uint64_t size, unsigned code,
+                      const char *text) {
+  g_free(s->bdat_refusal);
+  s->bdat_refusal = g_strdup_printf("%u %s", code, text);
+  s->bdat_chunk = size;
+  s->bdat_left = size;
+  s->bdat_last = false;
   s->mode = MODE_BDAT;
   smtp_host->conn->set_input_mode(s->conn, CURSUS_INPUT_BYTES);
   smtp_host->conn->set_timeout(s->conn, smtp_cfg.data_timeout_ms);

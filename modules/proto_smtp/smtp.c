@@ -258,7 +258,9 @@ void smtp_free(smtp_session *s) {
   smtp_host->timer_remove(&s->delay_timer);
   smtp_host->timer_remove(&s->session_timer);
   g_free(s->delayed_reply);
+  g_free(s->bdat_refusal);
   g_free(s->sasl_mech);
+  g_free(s->auth_pending);
   g_free(s->helo);
   g_free(s->client_name);
   g_free(s->channel);
@@ -455,6 +457,7 @@ static const cursus_protocol_ops smtp_protocol = {
     .on_bytes = session_bytes,
     .on_event = session_event,
     .session_close = session_close,
+    .refusal_style = CURSUS_REFUSE_SMTP,
 };
 
 CURSUS_MODULE(.name = "proto_smtp", .version = PACKAGE_VERSION,

@@ -85,6 +85,7 @@ typedef struct smtp_session {
   char *auth_user;
   cursus_sasl *sasl;
   char *sasl_mech;
+  char *auth_pending; /* authenticated, waiting for the client's last word */
   /* counters */
   unsigned errors, bad_auths, rejects, transactions, rcpts_total;
   unsigned idle_commands;
@@ -101,6 +102,7 @@ typedef struct smtp_session {
   uint64_t bdat_chunk;
   uint64_t bdat_left;
   bool bdat_last;
+  char *bdat_refusal; /* a reply for a chunk read only to be dropped */
   /* DATA scanner */
   bool bol;
   bool after_cr;
@@ -150,6 +152,9 @@ void smtp_ehlo_reply(smtp_session *s, const char *verb_reply_name);
 /* data.c */
 void smtp_data_start(smtp_session *s);
 void smtp_bdat_start(smtp_session *s, uint64_t size, bool last);
+/* smtp_bdat_refuse - read and drop a chunk of SIZE, then reply CODE TEXT */
+void smtp_bdat_refuse(smtp_session *s, uint64_t size, unsigned code,
+                      const char *text);
 size_t smtp_data_bytes(smtp_session *s, const char *data, size_t len);
 
 /* auth.c */

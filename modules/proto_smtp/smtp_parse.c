@@ -328,13 +328,14 @@ void smtp_rcpt_clear(smtp_rcpt *r) {
 }
 
 bool smtp_parse_bdat(const char *arg, size_t len, uint64_t *size_r,
-                     bool *last_r, smtp_err *err) {
+                     bool *last_r, bool *size_ok_r, smtp_err *err) {
   size_t n = 0;
   while (n < len && arg[n] != ' ')
     n++;
-  if (!parse_size(arg, n, size_r))
-    ERR(err, 501, "5.5.4 Syntax: BDAT size [LAST]");
+  *size_ok_r = parse_size(arg, n, size_r);
   *last_r = false;
+  if (!*size_ok_r)
+    ERR(err, 501, "5.5.4 Syntax: BDAT size [LAST]");
   if (n == len)
     return true;
   if (len - n - 1 == 4 && g_ascii_strncasecmp(arg + n + 1, "LAST", 4) == 0) {

@@ -102,9 +102,10 @@ void smtp_mail_clear(smtp_mail *m);
 bool smtp_parse_rcpt_params(const char *params, size_t len, unsigned flags,
                             smtp_rcpt *out, smtp_err *err);
 void smtp_rcpt_clear(smtp_rcpt *r);
-/* smtp_parse_bdat - "SIZE [LAST]" */
+/* smtp_parse_bdat - "SIZE [LAST]"; *SIZE_OK_R says whether the size
+ * could be read even when the rest could not */
 bool smtp_parse_bdat(const char *arg, size_t len, uint64_t *size_r,
-                     bool *last_r, smtp_err *err);
+                     bool *last_r, bool *size_ok_r, smtp_err *err);
 /* smtp_check_domain - an EHLO/HELO argument: a domain or an address
  * literal (UTF-8 labels allowed with UTF8) */
 bool smtp_check_helo(const char *arg, size_t len, smtp_err *err);

@@ -217,24 +217,11 @@ static void mark_moved(sc_store *st, const char *old_dir, GPtrArray *names) {
     char *rel = sc_folder_relpath(m->name, st->separator);
     char *path = *rel ? g_build_filename(old_dir, rel, NULL)
                       : g_strdup(old_dir);
-    int logfd = -1;
-    char *log = g_build_filename(path, "store.log", NULL);
     GError *err = NULL;
-    sc_folder *f = sc_folder_get(st, path, &err);
-    if (f != NULL) {
-      /* the directory lock is ours already: write the record directly */
-      g_mutex_lock(&f->mu);
-      f->writing++;
-      if (sc_folder_refresh(f, NULL) && f->log_fd >= 0)
-        sc_folder_log_moved(f, NULL);
-      f->writing--;
-      g_mutex_unlock(&f->mu);
-      sc_folder_unref(&f);
+    if (!sc_folder_mark_moved(path, &err)) {
+      sc_log(CURSUS_LOG_WARNING, "%s", err->message);
+      g_error_free(err);
     }
-    g_clear_error(&err);
-    if (logfd >= 0)
-      close(logfd);
-    g_free(log);
     g_free(rel);
     g_free(path);
   }

@@ -510,6 +510,10 @@ static bool header_decode(sc_folder *f, const void *data, size_t len) {
 static TCHDB *tc_open(const char *dir, const char *name, int mode,
                       int64_t bnum, GError **error) {
   char *path = g_build_filename(dir, name, NULL);
+  if (!sc_tc_sane(path, error)) {
+    g_free(path);
+    return NULL;
+  }
   TCHDB *db = tchdbnew();
   tchdbsetxmsiz(db, 0);
   if (mode & HDBOCREAT)
@@ -898,8 +902,10 @@ fail:
 
 void sc_folder_write_end(sc_folder *f) {
   g_assert(f->writing > 0);
-  if (--f->writing > 0)
+  if (f->writing > 1) {
+    f->writing--;
     return;
+  }
   if (f->log_off > f->st->checkpoint_bytes) {
     GError *err = NULL;
     if (!sc_folder_checkpoint(f, &err)) {
@@ -908,6 +914,7 @@ void sc_folder_write_end(sc_folder *f) {
       g_error_free(err);
     }
   }
+  f->writing--;
   flock(f->dirfd, LOCK_UN);
 }
 
@@ -978,8 +985,22 @@ bool sc_folder_log_special_use(sc_folder *f, uint32_t special_use,
   return log_write(f, R_SPECIAL, &le, 4, error);
 }
 
-bool sc_folder_log_moved(sc_folder *f, GError **error) {
-  return log_write(f, R_MOVED, "", 0, error);
+bool sc_folder_mark_moved(const char *path, GError **error) {
+  char *log = g_build_filename(path, "store.log", NULL);
+  uint8_t rec[9];
+  uint32_t n = GUINT32_TO_LE(1), crc;
+  rec[8] = R_MOVED;
+  crc = GUINT32_TO_LE((uint32_t)crc32(0, rec + 8, 1));
+  memcpy(rec, &n, 4);
+  memcpy(rec + 4, &crc, 4);
+  int fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+  bool ok = fd >= 0 && write(fd, rec, sizeof(rec)) == (ssize_t)sizeof(rec);
+  if (!ok)
+    sc_errno_error(error, errno, "cannot mark as moved", path);
+  if (fd >= 0)
+    close(fd);
+  g_free(log);
+  return ok;
 }
 
 bool sc_folder_log_cache(sc_folder *f, uint32_t uid, const void *blob,
@@ -1034,6 +1055,8 @@ static void chunk_key(uint32_t chunk, uint8_t key[5]) {
 static bool checkpoint_cache(sc_folder *f, GError **error) {
   if (g_hash_table_size(f->pending) == 0 && f->cache_drop->len == 0)
     return true;
+  /* Tokyo Cabinet opens a file once per process: the reader goes */
+  tc_close(&f->cache_r);
   TCHDB *db = tc_open(f->path, "store.cache", HDBOWRITER | HDBOCREAT, 4093,
                       error);
   if (db == NULL)
@@ -1204,6 +1227,13 @@ bool sc_folder_create(sc_store *st, const char *path, uint32_t uidvalidity,
   ok = true;
 out:
   f->writing = 0;
+  folder_free(f);
+  return ok;
+}
+
+bool sc_index_header_valid(const void *data, size_t len) {
+  sc_folder *f = folder_new(NULL, "");
+  bool ok = header_decode(f, data, len);
   folder_free(f);
   return ok;
 }

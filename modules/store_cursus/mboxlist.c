@@ -134,6 +134,8 @@ static uint64_t read_gen(sc_mboxlist *ml) {
 }
 
 static TCBDB *bdb_open(const char *path, int mode, GError **error) {
+  if (!sc_tc_sane(path, error))
+    return NULL;
   TCBDB *db = tcbdbnew();
   tcbdbsetxmsiz(db, 0);
   if (mode & BDBOCREAT)
@@ -145,6 +147,14 @@ static TCBDB *bdb_open(const char *path, int mode, GError **error) {
     return NULL;
   }
   return db;
+}
+
+static void close_reader(sc_mboxlist *ml) {
+  if (ml->reader != NULL) {
+    tcbdbclose(ml->reader);
+    tcbdbdel(ml->reader);
+    ml->reader = NULL;
+  }
 }
 
 sc_mboxlist *sc_mboxlist_open(const char *dir, char sep, unsigned timeout_ms,
@@ -213,10 +223,7 @@ void sc_mboxlist_close(sc_mboxlist **mlp) {
   if (ml == NULL)
     return;
   *mlp = NULL;
-  if (ml->reader != NULL) {
-    tcbdbclose(ml->reader);
-    tcbdbdel(ml->reader);
-  }
+  close_reader(ml);
   if (ml->lock_fd >= 0)
     close(ml->lock_fd);
   g_mutex_clear(&ml->mu);
@@ -239,10 +246,7 @@ static TCBDB *read_begin(sc_mboxlist *ml, GError **error) {
   }
   uint64_t gen = read_gen(ml);
   if (ml->reader == NULL || gen != ml->reader_gen) {
-    if (ml->reader != NULL) {
-      tcbdbclose(ml->reader);
-      tcbdbdel(ml->reader);
-    }
+    close_reader(ml);
     ml->reader = bdb_open(ml->path, BDBOREADER, error);
     ml->reader_gen = gen;
     if (ml->reader == NULL) {
@@ -438,6 +442,8 @@ sc_mltx *sc_mboxlist_begin(sc_mboxlist *ml, GError **error) {
     g_mutex_unlock(&ml->mu);
     return NULL;
   }
+  /* Tokyo Cabinet opens a file once per process: the reader goes */
+  close_reader(ml);
   TCBDB *db = bdb_open(ml->path, BDBOWRITER | BDBOCREAT, error);
   if (db == NULL) {
     flock(ml->lock_fd, LOCK_UN);
@@ -492,6 +498,7 @@ bool sc_mboxlist_exclusive(sc_mboxlist *ml, GError **error) {
     g_mutex_unlock(&ml->mu);
     return false;
   }
+  close_reader(ml);
   return true;
 }
 
@@ -501,11 +508,6 @@ void sc_mboxlist_release(sc_mboxlist *ml, bool changed) {
     if (pwrite(ml->lock_fd, &gen, 8, 0) != 8)
       sc_log(CURSUS_LOG_WARNING, "%s: cannot record the generation: %s",
              ml->path, g_strerror(errno));
-    if (ml->reader != NULL) {
-      tcbdbclose(ml->reader);
-      tcbdbdel(ml->reader);
-      ml->reader = NULL;
-    }
   }
   flock(ml->lock_fd, LOCK_UN);
   g_mutex_unlock(&ml->mu);
@@ -686,31 +688,12 @@ void sc_mltx_clear(sc_mltx *tx) {
 /* ------------------------------------------------------------ ACL text */
 
 bool sc_rights_parse(const char *text, uint32_t *rights_r) {
-  uint32_t r = 0;
-  for (const char *p = text; *p; p++) {
-    const char *at = strchr(CURSUS_STORE_RIGHT_LETTERS, *p);
-    if (*p == 'c')
-      r |= CURSUS_STORE_RIGHT_CREATE | CURSUS_STORE_RIGHT_DELETE_MBOX;
-    else if (*p == 'd')
-      r |= CURSUS_STORE_RIGHT_DELETE_MBOX | CURSUS_STORE_RIGHT_DELETE_MSG |
-           CURSUS_STORE_RIGHT_EXPUNGE;
-    else if (at != NULL && *p != '\0')
-      r |= 1u << (at - CURSUS_STORE_RIGHT_LETTERS);
-    else if (g_ascii_isdigit(*p))
-      continue; /* RFC 4314 reserves digits for local rights */
-    else
-      return false;
-  }
-  *rights_r = r;
-  return true;
+  return cursus_store_rights_parse(text, rights_r) != 0;
 }
 
 char *sc_rights_format(uint32_t rights) {
-  GString *s = g_string_new(NULL);
-  for (int i = 0; CURSUS_STORE_RIGHT_LETTERS[i]; i++)
-    if (rights & (1u << i))
-      g_string_append_c(s, CURSUS_STORE_RIGHT_LETTERS[i]);
-  return g_string_free(s, FALSE);
+  char letters[12];
+  return g_strdup(cursus_store_rights_format(rights, letters));
 }
 
 void sc_acl_each(const char *acl,

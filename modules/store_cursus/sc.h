@@ -84,6 +84,10 @@ sc_partition *sc_store_partition(sc_store *st, const char *name);
  * EWOULDBLOCK on timeout */
 bool sc_flock(int fd, int op, unsigned timeout_ms);
 
+/* sc_tc_sane - does the Tokyo Cabinet file PATH (absent is fine) have a
+ * plausible header?  CORRUPT error when not */
+bool sc_tc_sane(const char *path, GError **error);
+
 /* ------------------------------------------------------------ records */
 
 /* Internal flag bits beside enum cursus_store_flag in sc_rec.flags. */

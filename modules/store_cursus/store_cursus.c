@@ -374,7 +374,7 @@ static int sc_init(cursus_module_ctx *ctx, const cursus_host *host,
   return CURSUS_OK;
 }
 
-static void sc_fini(cursus_module_ctx *ctx) { sc_mime_shutdown(); }
+static void sc_fini(cursus_module_ctx *ctx) {}
 
 CURSUS_MODULE(.name = "store_cursus", .version = PACKAGE_VERSION,
               .vendor = "Cursus", .license = "GPL-3.0-or-later",

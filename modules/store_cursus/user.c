@@ -262,6 +262,8 @@ bool sc_create_user(sc_store *st, const char *owner, const char *partition,
 /* forget_user - drop every record of OWNER from the mailbox list */
 static void forget_user(sc_store *st, const char *owner) {
   GError *err = NULL;
+  sc_log(CURSUS_LOG_WARNING, "the mailboxes of %s are recorded but their "
+         "directory is gone: dropping the records", owner);
   sc_mltx *tx = sc_mboxlist_begin(st->mboxlist, &err);
   if (tx == NULL) {
     g_clear_error(&err);

@@ -127,7 +127,9 @@ GArray *sc_view_seqs(cursus_store_mailbox *box, const cursus_store_set *set) {
 static void claim_recent(cursus_store_mailbox *box) {
   sc_folder *f = box->f;
   GError *err = NULL;
-  if ((box->flags & CURSUS_STORE_OPEN_READONLY) || f->uidnext <= 1 ||
+  if ((box->flags &
+       (CURSUS_STORE_OPEN_READONLY | CURSUS_STORE_OPEN_NORECENT)) ||
+      f->uidnext <= 1 ||
       f->uidnext - 1 <= f->recent_uid)
     return;
   if (!sc_folder_write_begin(f, &err)) {

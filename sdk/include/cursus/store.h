@@ -175,6 +175,41 @@ enum cursus_store_right {
  * as RFC 4314 says: "c" = k+x, "d" = x+t+e. */
 #define CURSUS_STORE_RIGHT_LETTERS "lrswipkxtea"
 
+/* cursus_store_rights_parse - the rights of LETTERS (RFC 4314, with the
+ * obsolete "c" and "d"; digits, reserved for local rights, are ignored):
+ * 1 with *rights_r set, 0 on an unknown letter. */
+static inline int cursus_store_rights_parse(const char *letters,
+                                            uint32_t *rights_r) {
+  uint32_t r = 0;
+  for (const char *p = letters; *p != '\0'; p++) {
+    const char *l = CURSUS_STORE_RIGHT_LETTERS;
+    while (*l != '\0' && *l != *p)
+      l++;
+    if (*l != '\0')
+      r |= 1u << (l - CURSUS_STORE_RIGHT_LETTERS);
+    else if (*p == 'c')
+      r |= CURSUS_STORE_RIGHT_CREATE | CURSUS_STORE_RIGHT_DELETE_MBOX;
+    else if (*p == 'd')
+      r |= CURSUS_STORE_RIGHT_DELETE_MBOX | CURSUS_STORE_RIGHT_DELETE_MSG |
+           CURSUS_STORE_RIGHT_EXPUNGE;
+    else if (*p < '0' || *p > '9')
+      return 0;
+  }
+  *rights_r = r;
+  return 1;
+}
+
+/* cursus_store_rights_format - RIGHTS as letters into OUT (12 bytes) */
+static inline const char *cursus_store_rights_format(uint32_t rights,
+                                                     char out[12]) {
+  size_t k = 0;
+  for (int i = 0; CURSUS_STORE_RIGHT_LETTERS[i] != '\0'; i++)
+    if (rights & (1u << i))
+      out[k++] = CURSUS_STORE_RIGHT_LETTERS[i];
+  out[k] = '\0';
+  return out;
+}
+
 /* ------------------------------------------------------------ types */
 
 /* A range of sequence numbers or UIDs, both ends included. */
@@ -277,6 +312,9 @@ enum cursus_store_open_flag {
    * CURSUS_STORE_E_INUSE while another exclusive view exists (in any
    * process). */
   CURSUS_STORE_OPEN_EXCLUSIVE = 1u << 1,
+  /* Read-write without claiming \Recent (tools, housekeeping: the user's
+   * own sessions should still see their new mail as recent). */
+  CURSUS_STORE_OPEN_NORECENT = 1u << 2,
 };
 
 /* One message as the view sees it (message_info). */
@@ -942,6 +980,14 @@ typedef struct cursus_store_access {
                        const char **error_r);
   /* The backend's store handle, for store-level ops members. */
   void *(*backend)(void);
+  /* Compares USER's usage with the [store] warning threshold and, when
+   * it was crossed since the last warning (or the warning interval has
+   * passed while still above it), puts a warning into the user's INBOX
+   * (over quota or not).  CURSUS_OK when a warning was delivered,
+   * CURSUS_NONE when none was due, TEMPFAIL on failure.  The delivery
+   * channel calls it after each delivery; the housekeeping process for
+   * every user on its schedule. */
+  int (*quota_notify)(cursus_store_user *user, const char **error_r);
   /* --- members added after ABI 0.1 go here --- */
 } cursus_store_access;
 
