@@ -72,7 +72,12 @@ libcursus_core_la_SOURCES = \
 	core/jobs/notice.c core/jobs/notice.h \
 	core/jobs/dequeue.c core/jobs/dequeue.h \
 	core/jobs/qcache.c core/jobs/qcache.h \
-	core/jobs/jobctl.c core/jobs/jobctl.h
+	core/jobs/jobctl.c core/jobs/jobctl.h \
+	core/store/store.c core/store/store.h \
+	core/store/account.c core/store/account.h \
+	core/store/warning.c core/store/warning.h \
+	core/store/quotawarn.c core/store/quotawarn.h \
+	core/store/expire.c core/store/expire.h
 libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(TC_CFLAGS) $(IDN2_CFLAGS) \
 	$(GMIME_CFLAGS) $(GSASL_CFLAGS) $(ARGON2_CFLAGS)
 libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(TC_LIBS) $(IDN2_LIBS) \
@@ -88,6 +93,8 @@ cursus_SOURCES = \
 	core/main/cmd_rewrite.c \
 	core/main/cmd_cnbuild.c \
 	core/main/cmd_directory.c \
+	core/main/cmd_store.c core/main/storetool.h \
+	core/main/cmd_quota.c \
 	core/daemon/daemon.c core/daemon/daemon.h \
 	core/daemon/watcher.c \
 	core/daemon/dispatcher.c \
@@ -97,5 +104,5 @@ cursus_SOURCES = \
 	core/daemon/channel_job.c \
 	core/main/cmd_qm.c \
 	core/daemon/stored.c
-cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
-cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS)
+cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
+cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS)

@@ -7,4 +7,6 @@ dist_doc_DATA += \
 	docs/channel-keywords.md \
 	docs/dispatcher.md
 dist_doc_DATA += docs/queue-format.md
+dist_doc_DATA += docs/directory.md
+dist_doc_DATA += docs/rewriting.md
 dist_doc_DATA += docs/job-controller.md docs/channels.md docs/qm.md

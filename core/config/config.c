@@ -155,6 +155,8 @@ static void check_channels(config *cfg, diag *d) {
           jobccnf_channel_str(cfg->jobc, ch->name, "MASTER_COMMAND", NULL);
       m = use_module(cfg, name, CURSUS_KIND_CHANNEL, what, cfg->jobc->of->path,
                      0, d);
+    } else if (cnf_channel_has(ch, "slave")) {
+      /* receives only: no master program, whatever its name */
     } else {
       for (guint k = 0; k < ch->keywords->len && m == NULL; k++) {
         const cnf_kw *kw = ch->keywords->pdata[k];

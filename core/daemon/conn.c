@@ -1,5 +1,8 @@
 /*
  * conn.c - client connections in a worker process
+ *
+ * Layers, from the socket up: TLS (GnuTLS), DEFLATE (zlib, once a
+ * protocol asks for COMPRESS), then line or byte input for the module.
  */
 #include "build-config.h"
 #include "conn.h"
@@ -16,12 +19,18 @@
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <glib.h>
+#include <zlib.h>
 
 /* Read buffer shared by all connections of the loop thread. */
 #define READ_CHUNK (64 * 1024)
 /* Stop reading while this much output waits (a client not reading). */
 #define OUTPUT_HIGH_WATER (1024 * 1024)
 #define DEFAULT_LINE_LIMIT 1000
+/* Our DEFLATE window and memory level: about 32 KiB of zlib state per
+ * compressed session instead of 256 KiB; the inflater takes any window
+ * the peer uses. */
+#define DEFLATE_WINDOW_BITS 12
+#define DEFLATE_MEM_LEVEL 5
 
 struct tls_ctx {
   gnutls_certificate_credentials_t creds;
@@ -60,6 +69,11 @@ struct cursus_conn {
   bool tls_start_pending;
   bool tls_active;
 
+  z_stream *zout;     /* compressing output, or NULL */
+  z_stream *zin;      /* inflating input, or NULL */
+  bool zout_dirty;    /* output went in since the last sync point */
+  bool zin_fresh;     /* just started: convert input buffered before */
+
   bool suspended;
   bool resume_posted;
   bool flush_posted;
@@ -73,6 +87,7 @@ struct cursus_conn {
 
 static GQueue all_conns = G_QUEUE_INIT;
 static _Thread_local char *read_buf;
+static _Thread_local char *inflate_buf;
 
 static void conn_process_input(cursus_conn *c);
 static void conn_flush(cursus_conn *c);
@@ -228,6 +243,41 @@ static void conn_update_io(cursus_conn *c) {
   ev_io_set(c->io, ev);
 }
 
+/* ------------------------------------------------------------ DEFLATE */
+
+static void compress_free(cursus_conn *c) {
+  if (c->zout != NULL) {
+    deflateEnd(c->zout);
+    g_free(c->zout);
+    c->zout = NULL;
+  }
+  if (c->zin != NULL) {
+    inflateEnd(c->zin);
+    g_free(c->zin);
+    c->zin = NULL;
+  }
+}
+
+/* deflate_into_out - compress DATA (or only flush, LEN 0 with FLUSH) into
+ * the output buffer */
+static bool deflate_into_out(cursus_conn *c, const void *data, size_t len,
+                             int flush) {
+  unsigned char chunk[16384];
+  c->zout->next_in = (Bytef *)data;
+  c->zout->avail_in = (uInt)len;
+  do {
+    c->zout->next_out = chunk;
+    c->zout->avail_out = sizeof(chunk);
+    int rc = deflate(c->zout, flush);
+    if (rc == Z_STREAM_ERROR)
+      return false;
+    size_t have = sizeof(chunk) - c->zout->avail_out;
+    if (have > 0)
+      iobuf_append(&c->out, chunk, have);
+  } while (c->zout->avail_out == 0 || c->zout->avail_in > 0);
+  return true;
+}
+
 /* conn_finish - end the connection: session_close, then free */
 static void conn_finish(cursus_conn *c) {
   if (c->closed)
@@ -246,6 +296,7 @@ static void conn_finish(cursus_conn *c) {
     c->tls_session = NULL;
   }
   close(c->fd);
+  compress_free(c);
   iobuf_release(&c->in);
   iobuf_release(&c->out);
   g_queue_unlink(&all_conns, &c->link);
@@ -257,6 +308,13 @@ static void conn_finish(cursus_conn *c) {
 /* conn_flush - write what we can; arm EV_WRITE for the rest */
 static void conn_flush(cursus_conn *c) {
   bool was_blocked = c->output_blocked;
+  if (c->zout != NULL && c->zout_dirty) {
+    c->zout_dirty = false;
+    if (!deflate_into_out(c, NULL, 0, Z_SYNC_FLUSH)) {
+      conn_finish(c);
+      return;
+    }
+  }
   while (iobuf_pending(&c->out) > 0) {
     ssize_t n;
     size_t len = iobuf_pending(&c->out);
@@ -309,7 +367,7 @@ static void conn_flush(cursus_conn *c) {
 static size_t deliver_input(cursus_conn *c, const char *data, size_t len) {
   size_t pos = 0;
   while (pos < len && !c->suspended && !c->closed && !c->close_pending &&
-         !c->tls_start_pending) {
+         !c->tls_start_pending && !c->zin_fresh) {
     if (c->mode == CURSUS_INPUT_BYTES) {
       enter(c);
       size_t used = c->proto->on_bytes(c->session, data + pos, len - pos);
@@ -359,6 +417,28 @@ static size_t deliver_input(cursus_conn *c, const char *data, size_t len) {
   return pos;
 }
 
+/* input_done - after the module had input: drop what came before a TLS
+ * handshake (it must not count as protected), inflate what came after
+ * COMPRESS */
+static void feed_compressed(cursus_conn *c, const char *data, size_t len);
+
+static void input_done(cursus_conn *c) {
+  if (c->closed)
+    return;
+  if (c->tls_start_pending) {
+    iobuf_release(&c->in);
+    return;
+  }
+  if (c->zin_fresh) {
+    c->zin_fresh = false;
+    iobuf raw = c->in;
+    memset(&c->in, 0, sizeof(c->in));
+    if (raw.len > raw.off)
+      feed_compressed(c, raw.data + raw.off, raw.len - raw.off);
+    iobuf_release(&raw);
+  }
+}
+
 /* conn_process_input - run buffered input through the module */
 static void conn_process_input(cursus_conn *c) {
   if (iobuf_pending(&c->in) == 0)
@@ -374,6 +454,52 @@ static void conn_process_input(cursus_conn *c) {
   c->in.off += used;
   if (iobuf_pending(&c->in) == 0)
     iobuf_release(&c->in);
+  input_done(c);
+}
+
+/* conn_input - plain input octets: to the module, the rest buffered */
+static void conn_input(cursus_conn *c, const char *data, size_t len) {
+  if (iobuf_pending(&c->in) > 0) {
+    iobuf_append(&c->in, data, len);
+    conn_process_input(c);
+    return;
+  }
+  size_t used = deliver_input(c, data, len);
+  if (!c->closed && used < len)
+    iobuf_append(&c->in, data + used, len - used);
+  input_done(c);
+}
+
+static void feed_compressed(cursus_conn *c, const char *data, size_t len) {
+  if (inflate_buf == NULL)
+    inflate_buf = g_malloc(READ_CHUNK);
+  c->zin->next_in = (Bytef *)data;
+  c->zin->avail_in = (uInt)len;
+  while (!c->closed) {
+    c->zin->next_out = (Bytef *)inflate_buf;
+    c->zin->avail_out = READ_CHUNK;
+    int rc = inflate(c->zin, Z_SYNC_FLUSH);
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      log_info("compressed input is damaged (%s): closing",
+               c->zin->msg != NULL ? c->zin->msg : "inflate failed");
+      conn_finish(c);
+      return;
+    }
+    size_t have = READ_CHUNK - c->zin->avail_out;
+    if (have == 0)
+      break;
+    /* the module may suspend: what it does not take stays in c->in,
+     * already inflated, so buffered input is always plain */
+    uInt left = c->zin->avail_in;
+    const Bytef *next = c->zin->next_in;
+    conn_input(c, inflate_buf, have);
+    if (c->closed || c->zin == NULL)
+      return;
+    c->zin->next_in = (Bytef *)next;
+    c->zin->avail_in = left;
+    if (left == 0 && c->zin->avail_out != 0)
+      break;
+  }
 }
 
 static ssize_t conn_read(cursus_conn *c, char *buf, size_t len) {
@@ -406,15 +532,10 @@ static void on_readable(cursus_conn *c) {
     if (n < 0)
       break;
     c->last_input = ev_now_ms(c->loop);
-    if (iobuf_pending(&c->in) > 0) {
-      iobuf_append(&c->in, read_buf, (size_t)n);
-      conn_process_input(c);
-    } else {
-      size_t used = deliver_input(c, read_buf, (size_t)n);
-      /* input after a STARTTLS came in clear: dropped (RFC 3207 5) */
-      if (!c->closed && used < (size_t)n && !c->tls_start_pending)
-        iobuf_append(&c->in, read_buf + used, (size_t)n - used);
-    }
+    if (c->zin != NULL)
+      feed_compressed(c, read_buf, (size_t)n);
+    else
+      conn_input(c, read_buf, (size_t)n);
     if (c->closed)
       return;
     if ((size_t)n < READ_CHUNK &&
@@ -508,10 +629,20 @@ static void schedule_flush(cursus_conn *c) {
   ev_post(c->loop, flush_posted, c);
 }
 
+static void c_close(cursus_conn *c);
+
 static void c_write(cursus_conn *c, const void *data, size_t len) {
   if (c->closed || len == 0)
     return;
-  iobuf_append(&c->out, data, len);
+  if (c->zout != NULL) {
+    if (!deflate_into_out(c, data, len, Z_NO_FLUSH)) {
+      c_close(c);
+      return;
+    }
+    c->zout_dirty = true;
+  } else {
+    iobuf_append(&c->out, data, len);
+  }
   schedule_flush(c);
 }
 
@@ -588,8 +719,8 @@ static int c_start_tls(cursus_conn *c, const char **error_r) {
     *error_r = "TLS is already active";
     return CURSUS_PERMFAIL;
   }
-  /* input already received was sent before TLS: it must not be used */
-  iobuf_release(&c->in);
+  /* input received before the handshake is dropped once the module
+   * returns (input_done): it must never count as protected */
   c->tls_start_pending = true;
   schedule_flush(c);
   return CURSUS_OK;
@@ -632,6 +763,38 @@ static const char *c_service_option(cursus_conn *c, const char *option) {
   return c->params.service_option(option, c->params.service_option_data);
 }
 
+static int c_start_compress(cursus_conn *c, const char **error_r) {
+  if (c->zout != NULL) {
+    *error_r = "compression is already active";
+    return CURSUS_PERMFAIL;
+  }
+  if (!c->in_callback) {
+    /* octets after the command line must be known to be compressed */
+    *error_r = "compression must start from an input callback";
+    return CURSUS_PERMFAIL;
+  }
+  z_stream *out = g_new0(z_stream, 1), *in = g_new0(z_stream, 1);
+  if (deflateInit2(out, Z_DEFAULT_COMPRESSION, Z_DEFLATED,
+                   -DEFLATE_WINDOW_BITS, DEFLATE_MEM_LEVEL,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    g_free(out);
+    g_free(in);
+    *error_r = "cannot start the compressor";
+    return CURSUS_TEMPFAIL;
+  }
+  if (inflateInit2(in, -15) != Z_OK) {
+    deflateEnd(out);
+    g_free(out);
+    g_free(in);
+    *error_r = "cannot start the decompressor";
+    return CURSUS_TEMPFAIL;
+  }
+  c->zout = out;
+  c->zin = in;
+  c->zin_fresh = true;
+  return CURSUS_OK;
+}
+
 static const cursus_conn_ops the_conn_ops = {
     .size = sizeof(cursus_conn_ops),
     .write = c_write,
@@ -649,6 +812,7 @@ static const cursus_conn_ops the_conn_ops = {
     .set_log_context = c_set_log_context,
     .notify = c_notify,
     .service_option = c_service_option,
+    .start_compress = c_start_compress,
 };
 
 const cursus_conn_ops *conn_ops(void) { return &the_conn_ops; }

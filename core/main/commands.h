@@ -55,6 +55,11 @@ int cmd_user(cmd_ctx *ctx);
 int cmd_group(cmd_ctx *ctx);
 int cmd_domain(cmd_ctx *ctx);
 int cmd_directory(cmd_ctx *ctx);
+int cmd_mbox(cmd_ctx *ctx);
+int cmd_reconstruct(cmd_ctx *ctx);
+int cmd_snapshot(cmd_ctx *ctx);
+int cmd_quota(cmd_ctx *ctx);
+int cmd_expire(cmd_ctx *ctx);
 
 int watcher_main(cmd_ctx *ctx, int notify_fd);
 int cmd_dispatcher(cmd_ctx *ctx);

@@ -457,6 +457,7 @@ static const cursus_protocol_ops smtp_protocol = {
     .on_bytes = session_bytes,
     .on_event = session_event,
     .session_close = session_close,
+    .refusal_style = CURSUS_REFUSE_SMTP,
 };
 
 CURSUS_MODULE(.name = "proto_smtp", .version = PACKAGE_VERSION,

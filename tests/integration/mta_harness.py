@@ -32,6 +32,19 @@ ORIG_SEND_ACCESS
   tcp_local|*|tcp_local|*    $N550$ 5.7.1$ Relaying$ not$ allowed
 """
 
+# Pools that run no job: what is accepted stays in the queue files for the
+# tests to read (the job controller would deliver it otherwise).
+NO_DELIVERY_JOBC = """\
+[POOL=DEFAULT]
+JOB_LIMIT=0
+[POOL=LOCAL_POOL]
+JOB_LIMIT=0
+[POOL=IMS_POOL]
+JOB_LIMIT=0
+[POOL=SMTP_POOL]
+JOB_LIMIT=0
+"""
+
 _tls = {}
 
 
@@ -70,8 +83,9 @@ def default_services(tls=True):
 
 def make_mta(cursus, tls=True, imta=None, mappings=None, conf_extra="",
              smtp_settings="", services=None, dispatcher_global="",
-             files=None, start=True):
-    """A started MTA (see the module comment)."""
+             files=None, start=True, deliver=False):
+    """A started MTA (see the module comment).  Unless DELIVER, the job
+    controller runs no delivery job."""
     all_files = {"directory.ldif": shipped("directory.ldif"),
                  "mappings": mappings if mappings is not None else TEST_MAPPINGS}
     extra = ("[directory]\nmodule = dir_ldif\ndefault_domain = example.com\n"
@@ -87,7 +101,7 @@ def make_mta(cursus, tls=True, imta=None, mappings=None, conf_extra="",
     all_files.update(files or {})
     srv = cursus(services=services if services is not None else default_services(tls),
                  imta=imta if imta is not None else shipped("imta.cnf"),
-                 jobc=shipped("job_controller.cnf"),
+                 jobc=shipped("job_controller.cnf") if deliver else NO_DELIVERY_JOBC,
                  conf_extra=extra + conf_extra,
                  dispatcher_global=dispatcher_global, files=all_files)
     for name in all_files:

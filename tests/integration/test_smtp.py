@@ -468,8 +468,8 @@ SEND_ACCESS
 
 
 def test_recipientlimit_keyword(cursus):
-    imta = shipped("imta.cnf").replace(
-        "tcp_local single_sys", "tcp_local recipientlimit 2 single_sys")
+    imta = shipped("imta.cnf").replace("\ntcp_local ", "\ntcp_local recipientlimit 2 ")
+    assert "recipientlimit 2" in imta
     mta = make_mta(cursus, imta=imta)
     with smtplib.SMTP("127.0.0.1", mta.port("SMTP")) as s:
         s.ehlo("c")

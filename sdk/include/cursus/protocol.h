@@ -113,7 +113,28 @@ typedef struct cursus_conn_ops {
    * dispatcher.cnf (e.g. "CHANNEL"); NULL when unset. */
   const char *(*service_option)(cursus_conn *conn, const char *option);
   /* --- members added after ABI 0.1 go here --- */
+  /* Compresses the rest of the session both ways with raw DEFLATE (RFC
+   * 1951 without zlib header, as IMAP COMPRESS=DEFLATE, RFC 4978, asks),
+   * above TLS when TLS is active.  Output written before the call goes
+   * out uncompressed (the reply that announces compression); output
+   * written after it is compressed and flushed with a sync point at the
+   * end of each callback.  Input that arrives after the line being
+   * handled is inflated, including octets already received.
+   * CURSUS_PERMFAIL when compression is already active; a peer that
+   * sends data that does not inflate is disconnected.  Check with
+   * CURSUS_HAS(host->conn, start_compress). */
+  int (*start_compress)(cursus_conn *conn, const char **error_r);
 } cursus_conn_ops;
+
+/* How the dispatcher words a refusal (a blocked address, a PORT_ACCESS
+ * entry, a limit) in the protocol before closing; it runs no module code.
+ * Since ABI 0.1. */
+enum cursus_refusal_style {
+  CURSUS_REFUSE_BUSY_REPLY = 0, /* busy_reply as it is, whatever the reason */
+  CURSUS_REFUSE_SMTP = 1,       /* "CODE STATUS TEXT" (RFC 5321, 3463)     */
+  CURSUS_REFUSE_IMAP = 2,       /* "* BYE TEXT"                            */
+  CURSUS_REFUSE_POP3 = 3,       /* "-ERR TEXT"                             */
+};
 
 /* The server side of a protocol. */
 typedef struct cursus_protocol_ops {
@@ -142,6 +163,9 @@ typedef struct cursus_protocol_ops {
   /* The connection is gone (peer closed, error, close()): free the session.
    * The conn must not be used after this returns. */
   void (*session_close)(void *session);
+  /* enum cursus_refusal_style: lets the dispatcher say why it refuses a
+   * connection (check with CURSUS_HAS; absent = BUSY_REPLY). */
+  uint32_t refusal_style;
   /* --- members added after ABI 0.1 go here --- */
 } cursus_protocol_ops;
 
