@@ -270,8 +270,15 @@ static void check_backends(config *cfg, diag *d) {
         s = t;
     }
     const opt_entry *e = s != NULL ? optfile_get(s, backends[i].key) : NULL;
-    if (e == NULL)
+    if (e == NULL) {
+      /* unset: the default backend serves when it is installed */
+      const char *def = conf_get(NULL, backends[i].group, backends[i].key);
+      module *m = def != NULL && *def != '\0' ? modreg_find(cfg->mods, def)
+                                              : NULL;
+      if (m != NULL && (m->desc->kinds & backends[i].kind))
+        m->used = true;
       continue;
+    }
     char *what = g_strdup_printf("[%s] %s", backends[i].group, backends[i].key);
     /* "modules" keys name several, separated by spaces or commas */
     char **names = g_strsplit_set(e->value, " ,", -1);

@@ -141,6 +141,9 @@ static void configure(jc_chan *c) {
       jobccnf_channel_int(cfg->jobc, name, "DELIVERY_TIMEOUT", 3600) * 1000;
 }
 
+/* Every channel state made by chan_of, released at exit. */
+static GPtrArray *all_chans;
+
 static jc_chan *chan_of(qc_chan *q) {
   if (q->data == NULL) {
     jc_chan *c = g_new0(jc_chan, 1);
@@ -148,8 +151,24 @@ static jc_chan *chan_of(qc_chan *q) {
     c->jobs = g_ptr_array_new();
     q->data = c;
     configure(c);
+    if (all_chans == NULL)
+      all_chans = g_ptr_array_new();
+    g_ptr_array_add(all_chans, c);
   }
   return q->data;
+}
+
+/* chans_free - release the channel states (the controller is ending) */
+static void chans_free(void) {
+  for (guint i = 0; all_chans != NULL && i < all_chans->len; i++) {
+    jc_chan *c = all_chans->pdata[i];
+    c->qc->data = NULL;
+    g_ptr_array_free(c->jobs, TRUE);
+    g_free(c);
+  }
+  if (all_chans != NULL)
+    g_ptr_array_free(all_chans, TRUE);
+  all_chans = NULL;
 }
 
 /* ---------------------------------------------------------------- jobs */
@@ -624,6 +643,7 @@ int cmd_job_controller(cmd_ctx *ctx) {
   ev_timer_free(&jc.house_timer);
   ev_timer_free(&jc.synch_timer);
   close(jc.notify_fd);
+  chans_free();
   qcache_free(&jc.qc);
   g_hash_table_destroy(jc.jobs);
   g_hash_table_destroy(jc.pools);

@@ -29,8 +29,8 @@ const command commands[] = {
     {"modules", cmd_modules, "[-v]",
      "list the modules found and the files refused", false},
     {"test-rewrite", cmd_test_rewrite,
-     "[--source-channel CH] [--from ADDR] [--noimage] [--noexpand] [-q] "
-     "ADDRESS...",
+     "[--source-channel CH] [--from ADDR] [--tag TAG] [--noimage] "
+     "[--noexpand] [-q] ADDRESS...",
      "show how addresses are rewritten, routed and expanded", false},
     {"test-mapping", cmd_test_mapping, "[--flags AELTDFS] TABLE [INPUT...]",
      "apply a mapping table (or an access table) to inputs", false},

@@ -37,7 +37,6 @@ extern smtp_settings smtp_cfg;
 
 enum { POLICY_NO = 0, POLICY_MAY = 1, POLICY_MUST = 2 };
 enum { VRFY_OFF, VRFY_HIDE, VRFY_ALLOW };
-enum { EXPN_OFF, EXPN_AUTH, EXPN_ALLOW };
 enum { ETRN_ALLOW, ETRN_BLOCK, ETRN_OFF, ETRN_DOMAIN, ETRN_SILENT };
 enum { LONG_ACCEPT, LONG_REJECT, LONG_WRAP, LONG_TRUNCATE };
 enum { IDENT_NUMERIC, IDENT_NONE, IDENT_LIMITED, IDENT_SYMBOLIC };
@@ -47,7 +46,7 @@ typedef struct smtp_policy {
   int sasl, tls;
   bool chunking;
   bool msexchange;
-  int vrfy, expn, etrn, longlines, ident;
+  int vrfy, etrn, longlines, ident;
   bool bare_lf_ok;  /* smtp_lf / smtp_crorlf: bare LF taken as CRLF */
   bool receivedfor, receivedfrom;
   unsigned bad_command_limit, bad_auth_limit, reject_limit;

@@ -316,15 +316,19 @@ int sc_op_user_move(void *store, const char *user, const char *partition,
 
 /* ------------------------------------------------------------ partitions */
 
-static GPrivate partitions_tls = G_PRIVATE_INIT((GDestroyNotify)g_array_unref);
-
+/* The answer lives in the store (not in thread-local storage: a GPrivate
+ * in a module leaks its key when the module is unloaded) and is refreshed
+ * in place, so a pointer handed out stays valid until the store closes. */
 const cursus_store_partition *sc_op_partitions(void *store, size_t *count_r,
                                                const char **error_r) {
   sc_store *st = store;
-  GArray *out = g_array_new(FALSE, TRUE, sizeof(cursus_store_partition));
   GPtrArray *users = g_ptr_array_new_with_free_func(
       (GDestroyNotify)sc_userrec_free);
   sc_mboxlist_users(st->mboxlist, users, NULL);
+  g_mutex_lock(&st->partitions_lock);
+  if (st->partitions_out == NULL)
+    st->partitions_out =
+        g_new0(cursus_store_partition, MAX(st->partitions->len, 1));
   for (guint i = 0; i < st->partitions->len; i++) {
     sc_partition *p = st->partitions->pdata[i];
     cursus_store_partition cp = {0};
@@ -341,11 +345,11 @@ const cursus_store_partition *sc_op_partitions(void *store, size_t *count_r,
                               p->name);
     cp.is_default = st->default_partition != NULL &&
                     g_str_equal(st->default_partition, p->name);
-    g_array_append_val(out, cp);
+    st->partitions_out[i] = cp;
   }
+  g_mutex_unlock(&st->partitions_lock);
   g_ptr_array_free(users, TRUE);
-  g_private_replace(&partitions_tls, out);
-  *count_r = out->len;
+  *count_r = st->partitions->len;
   (void)error_r;
-  return (const cursus_store_partition *)(void *)out->data;
+  return st->partitions_out;
 }

@@ -104,10 +104,11 @@ struct sc_folder {
 };
 
 /* sc_folder_create - initialise an empty folder in directory PATH
- * (created when missing) */
+ * (created when missing); FRESH removes what an earlier folder there left
+ * (reconstruct keeps the message files to index them again) */
 bool sc_folder_create(sc_store *st, const char *path, uint32_t uidvalidity,
                       const char *mailbox_id, uint32_t special_use,
-                      const char *acl, GError **error);
+                      const char *acl, bool fresh, GError **error);
 /* sc_folder_get - the folder at PATH, loaded (a new reference) */
 sc_folder *sc_folder_get(sc_store *st, const char *path, GError **error);
 sc_folder *sc_folder_ref(sc_folder *f);

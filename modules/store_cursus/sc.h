@@ -73,6 +73,8 @@ typedef struct sc_store {
   int64_t vanished_keep;  /* seconds tombstones of expunges are kept    */
   bool fsync;
   struct sc_mboxlist *mboxlist;
+  GMutex partitions_lock; /* guards partitions_out                      */
+  struct cursus_store_partition *partitions_out; /* of the partitions op */
 } sc_store;
 
 /* sc_store_partition - the partition named NAME, or NULL */

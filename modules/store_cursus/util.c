@@ -67,7 +67,7 @@ bool sc_flock(int fd, int op, unsigned timeout_ms) {
   if (errno != EWOULDBLOCK && errno != EINTR)
     return false;
   gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  unsigned sleep_us = 100;
+  unsigned sleep_us = 50;
   for (;;) {
     if (flock(fd, op | LOCK_NB) == 0)
       return true;
@@ -77,8 +77,9 @@ bool sc_flock(int fd, int op, unsigned timeout_ms) {
       errno = EWOULDBLOCK;
       return false;
     }
+    /* short naps: lock holders keep locks for milliseconds at most */
     g_usleep(sleep_us);
-    if (sleep_us < 10000)
+    if (sleep_us < 1000)
       sleep_us *= 2;
   }
 }

@@ -291,7 +291,7 @@ def kill_bench(srv, seconds, rounds):
         procs = [subprocess.Popen([BENCH, srv.config, "churn", "joe", "30"],
                                   env=env, stdout=subprocess.DEVNULL,
                                   stderr=open("/tmp/churn.err", "a"))
-                 for _ in range(2)]
+                 for _ in range(3)]
         time.sleep(rnd.uniform(0.2, seconds))
         for p in procs:
             p.send_signal(signal.SIGKILL)
@@ -301,7 +301,7 @@ def kill_bench(srv, seconds, rounds):
 def test_kill9_during_appends_expunges_renames(cursus):
     srv = cursus()
     ok(srv, "mbox", "create", "user/joe")
-    kill_bench(srv, 1.5, 12)
+    kill_bench(srv, 1.5, 20)
     # the churn did work before it was killed
     peer = ok(srv, "mbox", "list", "-x", "-u", "churn-peer")
     assert int(peer.split()[1]) > 10, peer
