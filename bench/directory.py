@@ -61,20 +61,28 @@ def generate(path, users):
     return addresses
 
 
-def dirbench(config, addresses, mode, threads, seconds, warm=False):
+def dirbench(config, addresses, mode, threads, seconds, warm=False,
+             server_pid=None):
+    """One dirbench run; with SERVER_PID, the CPU seconds that process
+    used while the lookups were timed (after the warm-up) too."""
     args = [DIRBENCH, "--config", config, "--addresses", addresses,
             "--mode", mode, "--threads", str(threads), "--seconds",
             str(seconds)]
     if warm:
         args.append("--warm")
     env = dict(os.environ, CURSUS_MODULE_PATH=module_path())
-    p = subprocess.run(args, capture_output=True, text=True, env=env,
-                       timeout=seconds * 20 + 600)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    if warm:
+        p.stdout.readline()
+    before = cpu_of(server_pid) if server_pid else 0
+    out, err = p.communicate(timeout=seconds * 20 + 600)
     if p.returncode != 0:
-        raise SystemExit("dirbench failed: %s%s" % (p.stdout, p.stderr))
-    f = p.stdout.split()
+        raise SystemExit("dirbench failed: %s%s" % (out, err))
+    f = out.split()
     return {"done": int(f[2]), "elapsed": float(f[3]), "rate": float(f[4]),
-            "per_thread": float(f[5]), "cpu": float(f[6])}
+            "per_thread": float(f[5]), "cpu": float(f[6]),
+            "server_cpu": cpu_of(server_pid) - before if server_pid else 0}
 
 
 def cpu_of(pid):
@@ -155,12 +163,10 @@ def main():
                         s.ldapi_uri, cache)))
                 for mode in ("lookup", "resolve"):
                     for n in threads:
-                        before = cpu_of(s.proc.pid)
                         r = dirbench(srv.config, alist, mode, n, args.seconds,
-                                     warm=warm)
-                        used = cpu_of(s.proc.pid) - before
+                                     warm=warm, server_pid=s.proc.pid)
                         row(label, mode, n, r, "(ours %.1f cpu-s, slapd "
-                            "%.1f cpu-s)" % (r["cpu"], used))
+                            "%.1f cpu-s)" % (r["cpu"], r["server_cpu"]))
         finally:
             s.stop()
     finally:
