@@ -624,6 +624,18 @@ int cmd_job_controller(cmd_ctx *ctx) {
   ev_timer_free(&jc.house_timer);
   ev_timer_free(&jc.synch_timer);
   close(jc.notify_fd);
+  /* the controller's state of each channel, then the cache */
+  GHashTableIter it;
+  gpointer key, value;
+  g_hash_table_iter_init(&it, jc.qc->chans);
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    jc_chan *c = ((qc_chan *)value)->data;
+    if (c == NULL)
+      continue;
+    g_ptr_array_free(c->jobs, TRUE);
+    g_free(c);
+    ((qc_chan *)value)->data = NULL;
+  }
   qcache_free(&jc.qc);
   g_hash_table_destroy(jc.jobs);
   g_hash_table_destroy(jc.pools);
