@@ -636,6 +636,10 @@ void smtp_command(smtp_session *s, const char *line, size_t len,
                   unsigned flags) {
   smtp_cmd c;
   smtp_err err;
+  if (s->shutting_down && s->enq == NULL) {
+    smtp_close(s, "4.3.2 Server shutting down, closing connection");
+    return;
+  }
   if (flags & CURSUS_LINE_TOO_LONG) {
     smtp_error(s, 500, "5.5.2 Line too long");
     return;

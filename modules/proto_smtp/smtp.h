@@ -74,6 +74,7 @@ typedef struct smtp_session {
   const cursus_conn_info *info;
   bool lmtp;
   bool gone; /* the connection closed while something was pending */
+  bool shutting_down; /* the worker retires: close once no transaction */
   smtp_wait wait;
   smtp_mode mode;
   char *helo;

@@ -430,6 +430,35 @@ def test_session_time_limit(cursus):
         pytest.fail("session never ended")
 
 
+def open_data(mta):
+    r = Raw(mta.port("SMTP"))
+    r.reply()
+    r.cmd("EHLO c")
+    r.cmd("MAIL FROM:<joe@example.org>")
+    r.cmd("RCPT TO:<alice@example.com>")
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: under way\r\n\r\nbody\r\n")
+    return r
+
+
+def test_retiring_worker_lets_the_transaction_end(mta):
+    """A refresh retires the worker: the message under way is accepted,
+    the next command is answered 421.  A session still in DATA when the
+    server stops ends after the grace period, its message not queued."""
+    r = open_data(mta)
+    assert mta.cursus("refresh").returncode == 0
+    assert mta.wait_for_log("retiring (asked by the dispatcher); 1 connection")
+    r.send(".\r\n")
+    assert r.reply()[0] == 250
+    assert r.cmd("NOOP")[0] == 421
+    assert r.closed()
+    r = open_data(mta)
+    t0 = time.time()
+    mta.stop()  # the sanitizer build reports what such an exit leaks
+    assert time.time() - t0 < 30
+    assert len(queued(mta)) == 1
+
+
 def test_access_tables(cursus):
     mappings = """\
 INTERNAL_IP
