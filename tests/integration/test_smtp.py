@@ -392,6 +392,17 @@ def test_idle_commands_limit(cursus):
     assert r.closed()
 
 
+def open_data(mta):
+    r = Raw(mta.port("SMTP"))
+    r.reply()
+    r.cmd("EHLO c")
+    r.cmd("MAIL FROM:<joe@example.org>")
+    r.cmd("RCPT TO:<alice@example.com>")
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: under way\r\n\r\nbody\r\n")
+    return r
+
+
 def test_timeouts(cursus):
     mta = make_mta(cursus, smtp_settings="timeout = 1\ndata_timeout = 1\n")
     r = Raw(mta.port("SMTP"))
@@ -400,13 +411,7 @@ def test_timeouts(cursus):
     assert r.reply() == (421, ["4.4.2 Timeout waiting for input, closing connection"])
     assert r.closed()
     # in the middle of DATA
-    r = Raw(mta.port("SMTP"))
-    r.reply()
-    r.cmd("EHLO c")
-    r.cmd("MAIL FROM:<joe@example.org>")
-    r.cmd("RCPT TO:<alice@example.com>")
-    r.cmd("DATA")
-    r.send("Subject: slow\r\n")
+    r = open_data(mta)
     time.sleep(1.6)
     assert r.reply()[0] == 421
     assert queued(mta) == []
@@ -428,17 +433,6 @@ def test_session_time_limit(cursus):
         time.sleep(0.2)
     else:
         pytest.fail("session never ended")
-
-
-def open_data(mta):
-    r = Raw(mta.port("SMTP"))
-    r.reply()
-    r.cmd("EHLO c")
-    r.cmd("MAIL FROM:<joe@example.org>")
-    r.cmd("RCPT TO:<alice@example.com>")
-    assert r.cmd("DATA")[0] == 354
-    r.send("Subject: under way\r\n\r\nbody\r\n")
-    return r
 
 
 def test_retiring_worker_lets_the_transaction_end(mta):
