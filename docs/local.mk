@@ -7,3 +7,4 @@ dist_doc_DATA += \
 	docs/channel-keywords.md \
 	docs/dispatcher.md
 dist_doc_DATA += docs/queue-format.md
+dist_doc_DATA += docs/imap.md docs/pop3.md
