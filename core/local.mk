@@ -28,6 +28,9 @@ libcursus_core_la_SOURCES = \
 	core/queue/qwrite.c core/queue/qwrite.h \
 	core/queue/qnotify.c core/queue/qnotify.h \
 	core/queue/qconfig.c core/queue/qconfig.h \
+	core/queue/admit.c core/queue/admit.h \
+	core/queue/enqueue.c core/queue/enqueue.h \
+	core/queue/hostq.c core/queue/hostq.h \
 	core/addr/addr.c core/addr/addr.h \
 	core/addr/addrlist.c core/addr/addrlist.h \
 	core/mapping/pattern.c core/mapping/pattern.h \
@@ -63,6 +66,13 @@ libcursus_core_la_SOURCES = \
 	core/auth/sasl.c core/auth/sasl.h \
 	core/auth/service.c core/auth/service.h \
 	core/auth/throttle.c core/auth/throttle.h \
+	core/jobs/schedule.c core/jobs/schedule.h \
+	core/jobs/jobproto.c core/jobs/jobproto.h \
+	core/jobs/dsn.c core/jobs/dsn.h \
+	core/jobs/notice.c core/jobs/notice.h \
+	core/jobs/dequeue.c core/jobs/dequeue.h \
+	core/jobs/qcache.c core/jobs/qcache.h \
+	core/jobs/jobctl.c core/jobs/jobctl.h \
 	core/store/store.c core/store/store.h \
 	core/store/account.c core/store/account.h \
 	core/store/warning.c core/store/warning.h \
@@ -91,6 +101,8 @@ cursus_SOURCES = \
 	core/daemon/worker.c core/daemon/conn.c core/daemon/conn.h \
 	core/daemon/handoff.c core/daemon/handoff.h \
 	core/daemon/job_controller.c \
+	core/daemon/channel_job.c \
+	core/main/cmd_qm.c \
 	core/daemon/stored.c
 cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
 cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS)

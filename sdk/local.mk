@@ -25,5 +25,11 @@ dist_sdkexample_DATA = \
 	sdk/examples/channel_drop/Makefile \
 	sdk/examples/channel_drop/README.md
 
+mapcsvexampledir = $(docdir)/examples/map_csv
+dist_mapcsvexample_DATA = \
+	sdk/examples/map_csv/map_csv.c \
+	sdk/examples/map_csv/Makefile \
+	sdk/examples/map_csv/README.md
+
 # the ABI record and its check (sdk/abi/check.sh, run by .ci/test)
 EXTRA_DIST += sdk/abi/probe.c sdk/abi/check.sh

@@ -88,6 +88,42 @@ TESTS += tests/unit/test_queue
 TESTS += tests/run-pytest.sh
 EXTRA_DIST += tests/run-pytest.sh tests/integration
 
+check_LTLIBRARIES += tests/modules/test_auth.la
+tests_modules_test_auth_la_SOURCES = tests/modules/test_auth.c
+tests_modules_test_auth_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_auth_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/test_dirproto.la
+tests_modules_test_dirproto_la_SOURCES = tests/modules/test_dirproto.c
+tests_modules_test_dirproto_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL) $(GLIB_CFLAGS)
+tests_modules_test_dirproto_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+tests_modules_test_dirproto_la_LIBADD = $(GLIB_LIBS)
+# mapping functions and URLs for the rewrite tests
+check_LTLIBRARIES += tests/modules/test_mapfn.la
+tests_modules_test_mapfn_la_SOURCES = tests/modules/test_mapfn.c
+tests_modules_test_mapfn_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_mapfn_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+check_LTLIBRARIES += tests/modules/test_lookup.la
+tests_modules_test_lookup_la_SOURCES = tests/modules/test_lookup.c
+tests_modules_test_lookup_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL)
+tests_modules_test_lookup_la_LDFLAGS = $(TEST_MOD_LDFLAGS)
+
+# unit tests (Check) of addresses, mappings, rewriting and resolving
+RW_UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(TC_CFLAGS)
+RW_UNIT_LDADD = libcursus-core.la $(GLIB_LIBS) $(CHECK_LIBS) $(TC_LIBS)
+check_PROGRAMS += tests/unit/test_addr tests/unit/test_mapping tests/unit/test_rewrite
+TESTS += tests/unit/test_addr tests/unit/test_mapping tests/unit/test_rewrite
+tests_unit_test_addr_SOURCES = tests/unit/test_addr.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_addr_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_addr_LDADD = $(RW_UNIT_LDADD)
+tests_unit_test_mapping_SOURCES = tests/unit/test_mapping.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_mapping_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_mapping_LDADD = $(RW_UNIT_LDADD)
+tests_unit_test_rewrite_SOURCES = tests/unit/test_rewrite.c tests/unit/rwtest.c tests/unit/rwtest.h
+tests_unit_test_rewrite_CFLAGS = $(RW_UNIT_CFLAGS)
+tests_unit_test_rewrite_LDADD = $(RW_UNIT_LDADD)
+EXTRA_DIST += tests/data
 # the access protocols' grammar and shared parts (IMAP, POP3, filters)
 check_PROGRAMS += tests/unit/test_imap tests/unit/test_access
 tests_unit_test_imap_SOURCES = tests/unit/test_imap.c $(PROTO_IMAP_SOURCES)
@@ -106,3 +142,22 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_store_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_store
+
+# unit tests (Check) of the directory and authentication services
+check_PROGRAMS += tests/unit/check_dir tests/unit/check_ldif
+tests_unit_check_dir_SOURCES = tests/unit/check_dir.c
+tests_unit_check_dir_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GMIME_CFLAGS)
+tests_unit_check_dir_LDADD = libcursus-core.la $(CHECK_LIBS) $(GLIB_LIBS) $(GMIME_LIBS)
+tests_unit_check_ldif_SOURCES = tests/unit/check_ldif.c \
+	modules/dir_ldif/ldif.c modules/dir_ldif/filter.c \
+	modules/direntry/direntry.c
+tests_unit_check_ldif_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules \
+	-I$(top_srcdir)/modules/dir_ldif
+tests_unit_check_ldif_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LDAP_CFLAGS)
+tests_unit_check_ldif_LDADD = $(CHECK_LIBS) $(GLIB_LIBS) $(LDAP_LIBS)
+TESTS += tests/unit/check_dir tests/unit/check_ldif
+check_PROGRAMS += tests/unit/test_jobs
+tests_unit_test_jobs_SOURCES = tests/unit/test_jobs.c
+tests_unit_test_jobs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GMIME_CFLAGS)
+tests_unit_test_jobs_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_jobs

@@ -87,7 +87,10 @@ char *addr_format(const addr *a) {
     g_string_append_printf(s, "%s@%s", r == a->route ? "" : ",", *r);
   if (a->route != NULL && a->route[0] != NULL)
     g_string_append_c(s, ':');
-  char *local = addr_format_local(a->local, a->quoted);
+  /* quotes that protect a '%' or '!' from routing stay; others go */
+  bool keep = a->quoted && (strchr(a->local, '%') != NULL ||
+                            strchr(a->local, '!') != NULL);
+  char *local = addr_format_local(a->local, keep);
   g_string_append(s, local);
   g_free(local);
   if (a->domain != NULL)
@@ -181,15 +184,21 @@ static int check_ascii_name(const char *name, char **error_r) {
     }
   }
   if (has_ace) {
-    char *u = NULL;
+    /* an A-label must decode and encode back to itself (IDNA2008) */
+    char *u = NULL, *back = NULL;
     int rc = idn2_to_unicode_8z8z(name, &u, 0);
+    if (rc == IDN2_OK)
+      rc = idn2_to_ascii_8z(u, &back, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+    if (rc == IDN2_OK && g_ascii_strcasecmp(back, name) != 0)
+      rc = IDN2_INVALID_ALABEL;
+    idn2_free(u);
+    idn2_free(back);
     if (rc != IDN2_OK) {
       *error_r = g_strdup_printf("invalid internationalized label in \"%s\": "
                                  "%s",
                                  name, idn2_strerror(rc));
       return CURSUS_PERMFAIL;
     }
-    idn2_free(u);
   }
   return CURSUS_OK;
 }
@@ -545,7 +554,9 @@ int addr_parse_path(const char *arg, unsigned flags, addr_path *path_r,
   }
   if ((flags & ADDR_POSTMASTER) && stop - start == 10 &&
       g_ascii_strncasecmp(start, "postmaster", 10) == 0) {
-    path_r->address = addr_new("postmaster", false, NULL);
+    char *pm = g_strndup(start, 10);
+    path_r->address = addr_new(pm, false, NULL);
+    g_free(pm);
     path_r->params = rest;
     return CURSUS_OK;
   }

@@ -88,36 +88,43 @@ typedef struct reader {
   diag *d;
 } reader;
 
-/* split_members - the comma-separated members of TEXT (commas inside
- * quotes or angle brackets do not separate) */
+/* split_members - the comma-separated members of TEXT: commas inside
+ * quotes or angle brackets do not separate, and a "<file" or "<URL"
+ * member runs to the next white space (an LDAP URL's DN has commas) */
 static GPtrArray *split_members(const char *text) {
   GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-  const char *start = text, *p = text;
-  bool quoted = false;
-  int angle = 0;
-  for (;; p++) {
-    if (*p == '\\' && quoted && p[1] != '\0') {
+  const char *p = text;
+  for (;;) {
+    while (g_ascii_isspace(*p) || *p == ',')
       p++;
-      continue;
+    if (*p == '\0')
+      break;
+    const char *start = p;
+    if (*p == '<' && p[1] != '\0' && !g_ascii_isspace(p[1]) &&
+        strchr(p, '>') == NULL) {
+      while (*p != '\0' && !g_ascii_isspace(*p))
+        p++;
+    } else {
+      bool quoted = false;
+      int angle = 0;
+      for (; *p != '\0'; p++) {
+        if (*p == '\\' && quoted && p[1] != '\0')
+          p++;
+        else if (*p == '"')
+          quoted = !quoted;
+        else if (!quoted && *p == '<')
+          angle++;
+        else if (!quoted && *p == '>' && angle > 0)
+          angle--;
+        else if (*p == ',' && !quoted && angle == 0)
+          break;
+      }
     }
-    if (*p == '"')
-      quoted = !quoted;
-    else if (!quoted && *p == '<' && p == start + strspn(start, " \t"))
-      ; /* a file or URL member, not an angle address */
-    else if (!quoted && *p == '<')
-      angle++;
-    else if (!quoted && *p == '>' && angle > 0)
-      angle--;
-    if (*p == '\0' || (*p == ',' && !quoted && angle == 0)) {
-      char *m = g_strstrip(g_strndup(start, p - start));
-      if (*m != '\0')
-        g_ptr_array_add(out, m);
-      else
-        g_free(m);
-      if (*p == '\0')
-        break;
-      start = p + 1;
-    }
+    char *m = g_strstrip(g_strndup(start, p - start));
+    if (*m != '\0')
+      g_ptr_array_add(out, m);
+    else
+      g_free(m);
   }
   return out;
 }
@@ -268,7 +275,7 @@ static alias_def *define(reader *r, const srcline *l) {
 
 bool aliasdb_read(aliasdb *db, const char *path, const char *base_dir,
                   bool optional, diag *d) {
-  if (optional && !g_file_test(path, G_FILE_TEST_EXISTS))
+  if (optional && !bundle_exists(path))
     return true;
   srcfile *src = srcfile_read(path, base_dir, d);
   if (src == NULL)

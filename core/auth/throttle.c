@@ -44,13 +44,15 @@ unsigned throttle_failed(const char *login, const char *ip) {
   if (login != NULL) {
     char *key = g_strdup_printf("u:%s", login);
     char *folded = g_utf8_casefold(key, -1);
-    n = MAX(n, bump(folded));
+    unsigned count = bump(folded);
+    n = MAX(n, count);
     g_free(folded);
     g_free(key);
   }
   if (ip != NULL) {
     char *key = g_strdup_printf("a:%s", ip);
-    n = MAX(n, bump(key));
+    unsigned count = bump(key);
+    n = MAX(n, count);
     g_free(key);
   }
   throttle_settings s = cur;

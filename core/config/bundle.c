@@ -18,6 +18,12 @@ static GHashTable *replay;   /* path -> GBytes, when a bundle is active */
 
 bool bundle_active(void) { return replay != NULL; }
 
+bool bundle_exists(const char *path) {
+  if (replay != NULL)
+    return g_hash_table_contains(replay, path);
+  return g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
 void bundle_record(void) {
   if (recorded != NULL)
     g_hash_table_destroy(recorded);

@@ -20,6 +20,9 @@
  * recording).  Same contract as g_file_get_contents. */
 bool bundle_get_contents(const char *path, char **text_r, gsize *len_r,
                          GError **error_r);
+/* bundle_exists - PATH is part of the bundle being replayed, or, with
+ * none active, exists on disk (for optional configuration files) */
+bool bundle_exists(const char *path);
 /* bundle_active - a bundle is being replayed (skip disk checks) */
 bool bundle_active(void);
 /* bundle_record - start (or restart, forgetting earlier files) recording */

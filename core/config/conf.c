@@ -50,6 +50,8 @@ const conf_key conf_core_keys[] = {
       "bytes per block (blocklimit, the message log)"),
     K("mta", "block_limit", INTEGER, "51200",
       "largest message in blocks on every channel (0: no limit)"),
+    K("mta", "notice_unit", DURATION, "86400",
+      "unit of the notices keyword (classic RETURN_UNITS: a day)"),
     K("mta", "max_received", INTEGER, "50",
       "more Received: fields than this is a mail loop: refused"),
 
@@ -101,6 +103,8 @@ const conf_key conf_core_keys[] = {
       "default time between two autoreplies to one sender"),
     K("directory", "autoreply_db", PATH, "autoreply.tch",
       "autoreply memory, relative to state_dir"),
+    K("auth", "modules", STRING, "",
+      "auth-method modules to use (default: every one found)"),
     K("auth", "failures_free", INTEGER, "3",
       "failed logins per user or address before answers slow down"),
     K("auth", "failure_delay_ms", INTEGER, "500",

@@ -155,6 +155,8 @@ static void check_channels(config *cfg, diag *d) {
           jobccnf_channel_str(cfg->jobc, ch->name, "MASTER_COMMAND", NULL);
       m = use_module(cfg, name, CURSUS_KIND_CHANNEL, what, cfg->jobc->of->path,
                      0, d);
+    } else if (cnf_channel_has(ch, "slave")) {
+      /* receives only: no master program, whatever its name */
     } else {
       for (guint k = 0; k < ch->keywords->len && m == NULL; k++) {
         const cnf_kw *kw = ch->keywords->pdata[k];
@@ -254,10 +256,11 @@ static void check_module_settings(config *cfg, diag *d) {
 
 static void check_backends(config *cfg, diag *d) {
   static const struct {
-    const char *group;
+    const char *group, *key;
     uint32_t kind;
-  } backends[] = {{"directory", CURSUS_KIND_DIRECTORY},
-                  {"store", CURSUS_KIND_STORE}};
+  } backends[] = {{"directory", "module", CURSUS_KIND_DIRECTORY},
+                  {"store", "module", CURSUS_KIND_STORE},
+                  {"auth", "modules", CURSUS_KIND_AUTH}};
   for (size_t i = 0; i < G_N_ELEMENTS(backends); i++) {
     opt_section *s = NULL;
     for (guint j = 0; j < cfg->conf->sections->len; j++) {
@@ -266,11 +269,23 @@ static void check_backends(config *cfg, diag *d) {
           g_ascii_strcasecmp(t->kind, backends[i].group) == 0)
         s = t;
     }
-    const opt_entry *e = s != NULL ? optfile_get(s, "module") : NULL;
-    if (e == NULL)
+    const opt_entry *e = s != NULL ? optfile_get(s, backends[i].key) : NULL;
+    if (e == NULL) {
+      /* unset: the default backend serves when it is installed */
+      const char *def = conf_get(NULL, backends[i].group, backends[i].key);
+      module *m = def != NULL && *def != '\0' ? modreg_find(cfg->mods, def)
+                                              : NULL;
+      if (m != NULL && (m->desc->kinds & backends[i].kind))
+        m->used = true;
       continue;
-    char *what = g_strdup_printf("[%s] module", backends[i].group);
-    use_module(cfg, e->value, backends[i].kind, what, e->file, e->line, d);
+    }
+    char *what = g_strdup_printf("[%s] %s", backends[i].group, backends[i].key);
+    /* "modules" keys name several, separated by spaces or commas */
+    char **names = g_strsplit_set(e->value, " ,", -1);
+    for (char **n = names; *n != NULL; n++)
+      if (**n != '\0')
+        use_module(cfg, *n, backends[i].kind, what, e->file, e->line, d);
+    g_strfreev(names);
     g_free(what);
   }
 }

@@ -446,6 +446,11 @@ static void conn_process_input(cursus_conn *c) {
   size_t used = deliver_input(c, c->in.data + c->in.off, iobuf_pending(&c->in));
   if (c->closed)
     return;
+  if (c->tls_start_pending) {
+    /* sent in clear before the handshake: never used (RFC 3207 5) */
+    iobuf_release(&c->in);
+    return;
+  }
   c->in.off += used;
   if (iobuf_pending(&c->in) == 0)
     iobuf_release(&c->in);

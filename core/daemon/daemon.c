@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "config/bundle.h"
 #include "module/host.h"
+#include "store/store.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -157,9 +158,26 @@ void daemon_refresh(daemon_ctx *d) {
     log_error("%s", error);
     g_free(error);
   }
+  store_service_refresh(cfg);
   log_info("%s: configuration reloaded", d->name);
   if (d->on_refresh != NULL)
     d->on_refresh(d);
+}
+
+/* start_store - host->store for the processes that serve users; the
+ * backend opens at its first use (after privileges are dropped) */
+static void start_store(daemon_ctx *d) {
+  char *error = NULL;
+  if (!(d->process & (CURSUS_PROC_WORKER | CURSUS_PROC_CHANNEL_JOB |
+                      CURSUS_PROC_STORED)))
+    return;
+  const char *name = conf_get(d->cfg->conf, "store", "module");
+  if (name == NULL || modreg_find(d->mods, name) == NULL)
+    return; /* no store here: host->store stays NULL */
+  if (!store_service_start(d->cfg, d->mods, false, &error)) {
+    log_warning("%s: %s", d->name, error);
+    g_free(error);
+  }
 }
 
 void daemon_start(daemon_ctx *d) {
@@ -201,6 +219,7 @@ void daemon_start(daemon_ctx *d) {
   ev_signal(d->loop, SIGINT, on_term, d);
   ev_signal(d->loop, SIGHUP, on_hup, d);
   ev_signal(d->loop, SIGCHLD, on_chld, d);
+  start_store(d);
 }
 
 void daemon_ready(daemon_ctx *d) {
@@ -218,6 +237,7 @@ void daemon_finish(daemon_ctx *d) {
     proc_pidfile_remove(d->pidfile);
   g_free(d->pidfile);
   d->pidfile = NULL;
+  store_service_stop();
   config_set_current(NULL);
   config_unref(&d->cfg);
   modreg_free(&d->mods);

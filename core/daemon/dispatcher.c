@@ -23,6 +23,9 @@
 #include "daemon.h"
 #include "handoff.h"
 #include "main/commands.h"
+#include "mapping/access.h"
+#include "module/host.h"
+#include "mta/mtacfg.h"
 #include "util/log.h"
 #include "util/proc.h"
 
@@ -75,8 +78,10 @@ struct service {
   GPtrArray *listeners; /* of listener* */
   GPtrArray *workers;   /* of worker* */
   unsigned sessions;
+  unsigned checking; /* connections waiting for their PORT_ACCESS verdict */
   bool accepting;
   const char *busy_reply;
+  uint32_t refusal_style; /* enum cursus_refusal_style */
 };
 
 typedef struct conn_rec {
@@ -231,23 +236,49 @@ static client *client_get(const char *ip) {
   return c;
 }
 
-/* admit - NULL when the connection may go on, else the reason to refuse */
-static const char *admit(service *s, const char *ip, bool is_unix) {
+/* Why a connection is refused, worded for the client. */
+typedef struct refusal {
+  const char *why; /* for the log */
+  unsigned code;
+  const char *status;
+  const char *text;
+} refusal;
+
+static const refusal blocked = {"address blocked", 554, "5.7.1",
+                                "Access denied"},
+                     full = {"service at its session limit", 421, "4.7.0",
+                             "Too many connections, try again later"},
+                     per_ip = {"too many connections from this address", 421,
+                               "4.7.0",
+                               "Too many connections from your address, "
+                               "try again later"},
+                     rate = {"connection rate limit for this address", 421,
+                             "4.7.0",
+                             "Too many new connections from your address, "
+                             "try again later"},
+                     no_worker = {"no worker available", 421, "4.3.2",
+                                  "Service not available, try again later"},
+                     lookup = {"PORT_ACCESS lookup failed", 421, "4.4.3",
+                               "Temporary failure checking your address, "
+                               "try again later"};
+
+/* admit - NULL when the connection may go on, else why it is refused */
+static const refusal *admit(service *s, const char *ip, bool is_unix) {
   disp_service *cfg = s->cfg;
   if (!is_unix)
     for (char **b = cfg->block; b != NULL && *b != NULL; b++)
       if (ip_in_network(ip, *b))
-        return "address blocked";
+        return &blocked;
   unsigned max_sessions = cfg->max_sessions != 0
                               ? cfg->max_sessions
                               : cfg->max_procs * cfg->max_conns;
-  if (s->sessions >= max_sessions)
-    return "service at its session limit";
+  if (s->sessions + s->checking >= max_sessions)
+    return &full;
   if (is_unix)
     return NULL;
   client *c = client_get(ip);
   if (cfg->max_conns_per_ip != 0 && c->conns >= cfg->max_conns_per_ip)
-    return "too many connections from this address";
+    return &per_ip;
   if (cfg->max_conn_rate_per_ip != 0) {
     uint64_t now = ev_now_ms(disp.d->loop);
     if (now - c->window_start >= 60000) {
@@ -255,17 +286,37 @@ static const char *admit(service *s, const char *ip, bool is_unix) {
       c->window_count = 0;
     }
     if (c->window_count >= cfg->max_conn_rate_per_ip)
-      return "connection rate limit for this address";
+      return &rate;
     c->window_count++;
   }
   return NULL;
 }
 
-static void refuse(service *s, int fd, const char *ip, const char *why) {
-  log_notice("%s: refused connection from %s: %s", s->name, ip, why);
-  if (s->busy_reply != NULL) {
-    ssize_t n = send(fd, s->busy_reply, strlen(s->busy_reply),
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
+/* refuse - say why in the service's protocol and close */
+static void refuse(service *s, int fd, const char *ip, const refusal *why) {
+  char buf[512];
+  const char *reply = NULL;
+  log_notice("%s: refused connection from %s: %s (%u %s %s)", s->name, ip,
+             why->why, why->code, why->status, why->text);
+  switch (s->refusal_style) {
+  case CURSUS_REFUSE_SMTP:
+    g_snprintf(buf, sizeof(buf), "%u %s %s\r\n", why->code, why->status,
+               why->text);
+    reply = buf;
+    break;
+  case CURSUS_REFUSE_IMAP:
+    g_snprintf(buf, sizeof(buf), "* BYE %s\r\n", why->text);
+    reply = buf;
+    break;
+  case CURSUS_REFUSE_POP3:
+    g_snprintf(buf, sizeof(buf), "-ERR %s\r\n", why->text);
+    reply = buf;
+    break;
+  default:
+    reply = s->busy_reply;
+  }
+  if (reply != NULL) {
+    ssize_t n = send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)n;
   }
   close(fd);
@@ -407,16 +458,146 @@ static bool hand_off(worker *w, int fd, const char *ip, bool tls,
   w->conns++;
   w->total++;
   w->svc->sessions++;
-  if (!is_unix)
-    client_get(ip)->conns++;
   return true;
 }
 
 /* ------------------------------------------------------------ accepting */
 
+/* forget_client - a connection counted for IP did not become a session */
+static void forget_client(const char *ip, bool is_unix) {
+  client *c = is_unix ? NULL : g_hash_table_lookup(disp.clients, ip);
+  if (c != NULL && c->conns > 0)
+    c->conns--;
+}
+
+/* dispatch - hand an admitted connection to a worker */
+static void dispatch(service *s, int fd, const char *ip, bool tls,
+                     bool is_unix) {
+  worker *w = pick_worker(s);
+  if (w == NULL || !hand_off(w, fd, ip, tls, is_unix)) {
+    forget_client(ip, is_unix);
+    refuse(s, fd, ip, &no_worker);
+    return;
+  }
+  close(fd);
+}
+
+/* A connection waiting for its PORT_ACCESS verdict. */
+typedef struct port_check {
+  service *s;
+  int fd;
+  bool tls;
+  char ip[INET6_ADDRSTRLEN];
+  char server_ip[INET6_ADDRSTRLEN];
+  unsigned client_port, server_port;
+  int status;
+  access_verdict v;
+  char *error;
+} port_check;
+
+/* port_access_wanted - the mapping tables have a PORT_ACCESS table */
+static bool port_access_wanted(void) {
+  const mtacfg *m = mtacfg_of(disp.d->cfg);
+  return m != NULL && mapset_table(m->maps, "PORT_ACCESS") != NULL;
+}
+
+/* check_work - on a host thread: the table may call out to slow sources */
+static void check_work(void *data) {
+  port_check *pc = data;
+  access_probe p = {.server_ip = pc->server_ip,
+                    .server_port = pc->server_port,
+                    .client_ip = pc->ip,
+                    .client_port = pc->client_port};
+  pc->status = access_check(ACCESS_PORT, &p, &pc->v, &pc->error);
+}
+
+static void check_done(void *data) {
+  port_check *pc = data;
+  service *s = pc->s;
+  s->checking--;
+  if (disp.stopping) {
+    forget_client(pc->ip, false);
+    close(pc->fd);
+  } else if (pc->status != CURSUS_OK) {
+    log_warning("%s: PORT_ACCESS for %s: %s", s->name, pc->ip,
+                pc->error != NULL ? pc->error : "lookup failed");
+    forget_client(pc->ip, false);
+    refuse(s, pc->fd, pc->ip, &lookup);
+  } else if (pc->v.action == ACCESS_REJECT) {
+    refusal r = {.why = "PORT_ACCESS",
+                 .code = pc->v.smtp_code > 0 ? (unsigned)pc->v.smtp_code : 554,
+                 .status = pc->v.status != NULL ? pc->v.status : "5.7.1",
+                 .text = pc->v.text != NULL ? pc->v.text : "Access denied"};
+    forget_client(pc->ip, false);
+    refuse(s, pc->fd, pc->ip, &r);
+  } else {
+    dispatch(s, pc->fd, pc->ip, pc->tls, false);
+  }
+  access_verdict_clear(&pc->v);
+  g_free(pc->error);
+  g_free(pc);
+  service_update_accepting(s);
+}
+
+/* local_address - the server side of FD */
+static void local_address(int fd, char *ip, size_t len, unsigned *port_r) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  g_strlcpy(ip, "", len);
+  *port_r = 0;
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
+    return;
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, (socklen_t)len);
+    *port_r = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip,
+              (socklen_t)len);
+    *port_r = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    if (g_str_has_prefix(ip, "::ffff:") && strchr(ip + 7, '.') != NULL)
+      memmove(ip, ip + 7, strlen(ip + 7) + 1);
+  }
+}
+
+/* remote_port - the client's port of FD */
+static unsigned remote_port(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+    return 0;
+  if (ss.ss_family == AF_INET)
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  if (ss.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return 0;
+}
+
+/* start_check - ask PORT_ACCESS about FD; false when no thread took it */
+static bool start_check(service *s, int fd, const char *ip, bool tls) {
+  const char *err = NULL;
+  port_check *pc = g_new0(port_check, 1);
+  pc->s = s;
+  pc->fd = fd;
+  pc->tls = tls;
+  g_strlcpy(pc->ip, ip, sizeof(pc->ip));
+  local_address(fd, pc->server_ip, sizeof(pc->server_ip), &pc->server_port);
+  pc->client_port = remote_port(fd);
+  access_verdict_init(&pc->v);
+  s->checking++;
+  if (host_table()->run_blocking(check_work, check_done, pc, &err) !=
+      CURSUS_OK) {
+    s->checking--;
+    log_error("%s: cannot check PORT_ACCESS: %s", s->name, err);
+    g_free(pc);
+    return false;
+  }
+  return true;
+}
+
 static void on_accept(ev_io *io, unsigned events, void *data) {
   listener *l = data;
   service *s = l->svc;
+  bool check = !l->unix_socket && port_access_wanted();
   for (int i = 0; i < 64 && s->accepting; i++) {
     int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
@@ -427,17 +608,15 @@ static void on_accept(ev_io *io, unsigned events, void *data) {
     }
     char ip[INET6_ADDRSTRLEN];
     peer_ip(fd, ip, sizeof(ip));
-    const char *why = admit(s, ip, l->unix_socket);
+    const refusal *why = admit(s, ip, l->unix_socket);
     if (why != NULL) {
       refuse(s, fd, ip, why);
       continue;
     }
-    worker *w = pick_worker(s);
-    if (w == NULL || !hand_off(w, fd, ip, l->tls, l->unix_socket)) {
-      refuse(s, fd, ip, "no worker available");
-      continue;
-    }
-    close(fd);
+    if (!l->unix_socket)
+      client_get(ip)->conns++;
+    if (!check || !start_check(s, fd, ip, l->tls))
+      dispatch(s, fd, ip, l->tls, l->unix_socket);
     service_update_accepting(s);
   }
 }
@@ -445,6 +624,8 @@ static void on_accept(ev_io *io, unsigned events, void *data) {
 /* service_capacity - a worker can take a connection, or one can start */
 static bool service_capacity(service *s) {
   unsigned live = 0;
+  if (s->checking >= s->cfg->max_handoffs)
+    return false;
   for (guint i = 0; i < s->workers->len; i++) {
     worker *w = s->workers->pdata[i];
     if (w->retiring)
@@ -688,6 +869,9 @@ int cmd_dispatcher(cmd_ctx *ctx) {
     s->accepting = true;
     module *m = modreg_protocol(d.mods, cfg->protocol);
     s->busy_reply = m != NULL ? m->desc->protocol->busy_reply : NULL;
+    s->refusal_style = m != NULL && CURSUS_HAS(m->desc->protocol, refusal_style)
+                           ? m->desc->protocol->refusal_style
+                           : CURSUS_REFUSE_BUSY_REPLY;
     g_ptr_array_add(disp.services, s);
     if (!service_listen(s, &error))
       log_fatal("%s: %s", s->name, error);

@@ -16,6 +16,9 @@
 #include "handoff.h"
 #include "main/commands.h"
 #include "module/host.h"
+#include "queue/hostq.h"
+#include "queue/qconfig.h"
+#include "util/fsutil.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -163,6 +166,11 @@ static void on_stop(daemon_ctx *d) {
 }
 
 static void on_refresh(daemon_ctx *d) {
+  char *error = NULL;
+  if (!queue_process_setup(d->cfg, &error)) {
+    log_error("%s", error);
+    g_free(error);
+  }
   dir_service_refresh(d->cfg);
   auth_service_refresh(d->cfg);
 }
@@ -195,12 +203,24 @@ int cmd_worker(cmd_ctx *ctx) {
   if (ws.mod == NULL)
     log_fatal("service %s: no module serves protocol %s", ws.svc->name,
               ws.svc->protocol);
-  ws.tls = conn_tls_load(conf_get(d.cfg->conf, "tls", "certificate"),
-                         conf_get(d.cfg->conf, "tls", "key"),
+  /* relative paths of cursus.conf are relative to its directory */
+  const char *cert = conf_get(d.cfg->conf, "tls", "certificate");
+  const char *key = conf_get(d.cfg->conf, "tls", "key");
+  char *cert_path = cert != NULL && *cert != '\0' ? fs_path_join(d.cfg->dir, cert)
+                                                  : NULL;
+  char *key_path = key != NULL && *key != '\0' ? fs_path_join(d.cfg->dir, key)
+                                               : NULL;
+  ws.tls = conn_tls_load(cert_path, key_path,
                          conf_get(d.cfg->conf, "tls", "priority"), &error);
+  g_free(cert_path);
+  g_free(key_path);
   if (error != NULL)
     log_fatal("%s", error);
   host_set_conn(conn_ops());
+  if (!queue_process_setup(d.cfg, &error))
+    log_fatal("%s", error);
+  queue_clean_tmp(d.cfg->queue_dir);
+  host_set_queue(hostq_ops(d.loop));
   /* the service's protocol first, then what it may need */
   if (!module_init(ws.mod, &error))
     log_fatal("%s", error);
@@ -217,6 +237,8 @@ int cmd_worker(cmd_ctx *ctx) {
   g_array_free(ws.unsent, TRUE);
   ev_timer_free(&ws.exit_timer);
   conn_tls_free(&ws.tls);
+  /* commits still on their way to disk end before the process does */
+  qwrite_stop();
   auth_service_stop();
   dir_service_stop();
   daemon_finish(&d);

@@ -7,6 +7,7 @@
 #include "dir.h"
 #include "user.h"
 #include "values.h"
+#include "auth/passwd.h"
 #include "module/host.h"
 
 #include <string.h>
@@ -67,12 +68,18 @@ static int check_value(const char *name, const char *value,
   return 0;
 }
 
+static int check_password(const char *stored, const char *password,
+                          const char **why_r) {
+  return passwd_verify(stored, password, why_r);
+}
+
 static const cursus_directory_access table = {
     .size = sizeof(cursus_directory_access),
     .find_user = find_user,
     .find_domain = find_domain,
     .entry_free = entry_free,
     .check_value = check_value,
+    .check_password = check_password,
     .autoreply = autoreply_handle,
 };
 

@@ -110,6 +110,36 @@ static void report(const config *cfg, diag *d, const char *group,
   diag_error(d, file, line, "[%s] %s: %s", group, key, error);
 }
 
+/* use_auth_modules - the auth-method modules named by [auth] modules (by
+ * default every one found) are used: processes initialise them */
+static void use_auth_modules(config *cfg, diag *d) {
+  const char *names = conf_get(cfg->conf, "auth", "modules");
+  if (names == NULL || *names == '\0') {
+    for (guint i = 0; i < cfg->mods->modules->len; i++) {
+      module *m = cfg->mods->modules->pdata[i];
+      if (m->desc->kinds & CURSUS_KIND_AUTH)
+        m->used = true;
+    }
+    return;
+  }
+  char **list = g_strsplit_set(names, " ,", -1);
+  for (char **n = list; *n != NULL; n++) {
+    if (**n == '\0')
+      continue;
+    module *m = modreg_find(cfg->mods, *n);
+    if (m == NULL || !(m->desc->kinds & CURSUS_KIND_AUTH)) {
+      char *why = g_strdup_printf("%s is not an available auth-method module "
+                                  "(see `cursus modules`)",
+                                  *n);
+      report(cfg, d, "auth", "modules", why);
+      g_free(why);
+    } else {
+      m->used = true;
+    }
+  }
+  g_strfreev(list);
+}
+
 /* check_settings - the [directory] and [auth] values, for `cursus config
  * check` and every load */
 static void check_settings(config *cfg, diag *d) {
@@ -124,6 +154,7 @@ static void check_settings(config *cfg, diag *d) {
   if (!dopt_check_template(s->mailhost_route, &error))
     report(cfg, d, "directory", "mailhost_route", error);
   g_free(error);
+  use_auth_modules(cfg, d);
   const char *scheme = conf_get(cfg->conf, "auth", "password_scheme");
   if (scheme != NULL && !passwd_scheme_known(scheme))
     report(cfg, d, "auth", "password_scheme",
@@ -218,6 +249,8 @@ void dir_service_refresh(config *cfg) {
     svc.ops->flush(svc.dir);
 }
 
+bool dir_running(void) { return svc.ops != NULL; }
+
 void dir_service_stop(void) {
   if (svc.ops != NULL) {
     host_set_directory(NULL);
@@ -233,11 +266,7 @@ void dir_service_stop(void) {
   svc.old_settings = NULL;
 }
 
-bool dir_running(void) { return svc.ops != NULL; }
 
-const char *dir_module_name(void) {
-  return svc.mod != NULL ? svc.mod->desc->name : NULL;
-}
 
 /* not_open - the error when no directory is open */
 static int not_open(char **error_r) {
@@ -257,8 +286,8 @@ int dir_lookup_domain(const char *domain, unsigned flags,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->lookup_domain(svc.dir, domain, flags, entry_r, &error),
-                error, error_r);
+  int rc = svc.ops->lookup_domain(svc.dir, domain, flags, entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_lookup_address(const char *base_dn, const char *address,
@@ -267,9 +296,9 @@ int dir_lookup_address(const char *base_dn, const char *address,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->lookup_address(svc.dir, base_dn, address, kinds,
-                                        flags, entry_r, &error),
-                error, error_r);
+  int rc = svc.ops->lookup_address(svc.dir, base_dn, address, kinds, flags,
+                                   entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_lookup_uid(const char *base_dn, const char *uid, unsigned flags,
@@ -277,9 +306,8 @@ int dir_lookup_uid(const char *base_dn, const char *uid, unsigned flags,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(
-      svc.ops->lookup_uid(svc.dir, base_dn, uid, flags, entry_r, &error),
-      error, error_r);
+  int rc = svc.ops->lookup_uid(svc.dir, base_dn, uid, flags, entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_lookup_dn(const char *dn, unsigned flags, cursus_entry **entry_r,
@@ -287,8 +315,8 @@ int dir_lookup_dn(const char *dn, unsigned flags, cursus_entry **entry_r,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->lookup_dn(svc.dir, dn, flags, entry_r, &error), error,
-                error_r);
+  int rc = svc.ops->lookup_dn(svc.dir, dn, flags, entry_r, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_search(const char *base_dn, int scope, const char *filter,
@@ -297,9 +325,9 @@ int dir_search(const char *base_dn, int scope, const char *filter,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->search(svc.dir, base_dn, scope, filter, max_entries,
-                                flags, cb, data, &error),
-                error, error_r);
+  int rc = svc.ops->search(svc.dir, base_dn, scope, filter, max_entries,
+                                flags, cb, data, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_search_url(const char *url, size_t max_entries, unsigned flags,
@@ -307,9 +335,9 @@ int dir_search_url(const char *url, size_t max_entries, unsigned flags,
   const char *error = NULL;
   if (svc.ops == NULL)
     return not_open(error_r);
-  return result(svc.ops->search_url(svc.dir, url, max_entries, flags, cb, data,
-                                    &error),
-                error, error_r);
+  int rc = svc.ops->search_url(svc.dir, url, max_entries, flags, cb, data,
+                                    &error);
+  return result(rc, error, error_r);
 }
 
 int dir_authenticate(const char *dn, const char *password, bool *done_r,
@@ -343,7 +371,8 @@ int dir_add(const cursus_entry *entry, char **error_r) {
   const char *error = NULL;
   if (!dir_writable())
     return read_only(error_r);
-  return result(svc.ops->add(svc.dir, entry, &error), error, error_r);
+  int rc = svc.ops->add(svc.dir, entry, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_modify(const char *dn, const cursus_mod *mods, size_t n_mods,
@@ -351,21 +380,18 @@ int dir_modify(const char *dn, const cursus_mod *mods, size_t n_mods,
   const char *error = NULL;
   if (!dir_writable())
     return read_only(error_r);
-  return result(svc.ops->modify(svc.dir, dn, mods, n_mods, &error), error,
-                error_r);
+  int rc = svc.ops->modify(svc.dir, dn, mods, n_mods, &error);
+  return result(rc, error, error_r);
 }
 
 int dir_remove(const char *dn, char **error_r) {
   const char *error = NULL;
   if (!dir_writable())
     return read_only(error_r);
-  return result(svc.ops->remove(svc.dir, dn, &error), error, error_r);
+  int rc = svc.ops->remove(svc.dir, dn, &error);
+  return result(rc, error, error_r);
 }
 
-void dir_flush(void) {
-  if (svc.ops != NULL && svc.ops->flush != NULL)
-    svc.ops->flush(svc.dir);
-}
 
 void dir_stats(GString *out) {
   cursus_buf buf = {0};
@@ -386,16 +412,6 @@ void dir_entry_free(cursus_entry **entry) {
   *entry = NULL;
 }
 
-char *dir_filter_escape(const char *value) {
-  GString *out = g_string_sized_new(strlen(value) + 8);
-  for (const char *c = value; *c != '\0'; c++) {
-    if (*c == '*' || *c == '(' || *c == ')' || *c == '\\')
-      g_string_append_printf(out, "\\%02x", (unsigned char)*c);
-    else
-      g_string_append_c(out, *c);
-  }
-  return g_string_free(out, FALSE);
-}
 
 const char **dir_entry_values(const cursus_entry *e, const char *name) {
   const cursus_attr *a = cursus_entry_attr(e, name);

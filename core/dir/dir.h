@@ -52,7 +52,8 @@ bool dir_service_start(struct config *cfg, struct modreg *mods,
  * failure is logged, the old data stays) */
 void dir_service_refresh(struct config *cfg);
 void dir_service_stop(void);
-/* dir_running - a directory is open in this process */
+/* dir_running - a directory is open in this process (the store asks
+ * before reading account attributes) */
 bool dir_running(void);
 /* dir_settings_get - the current settings (main-thread changes only on
  * refresh; readers on other threads see a consistent snapshot because
@@ -62,8 +63,6 @@ const dir_settings *dir_settings_get(void);
  * tools); dir_settings_free releases them */
 dir_settings *dir_settings_read(const struct config *cfg);
 void dir_settings_free(dir_settings **s);
-/* dir_module_name - the directory module in use, or NULL */
-const char *dir_module_name(void);
 
 /* Lookups: as cursus_directory_ops, with allocated errors. */
 int dir_lookup_domain(const char *domain, unsigned flags,
@@ -90,12 +89,9 @@ int dir_modify(const char *dn, const cursus_mod *mods, size_t n_mods,
 int dir_remove(const char *dn, char **error_r);
 /* dir_writable - the module can add, modify and remove entries */
 bool dir_writable(void);
-void dir_flush(void);
 void dir_stats(GString *out);
 void dir_entry_free(cursus_entry **entry);
 
-/* dir_filter_escape - VALUE escaped for an RFC 4515 filter; allocated */
-char *dir_filter_escape(const char *value);
 /* dir_entry_values - the values of NAME (NULL-terminated, borrowed from
  * E; free the array only with g_free) */
 const char **dir_entry_values(const cursus_entry *e, const char *name);

@@ -365,7 +365,11 @@ int group_resolve(const cursus_entry *g, dopt_vars *v,
                   g->dn, *name);
       continue;
     }
-    if (strcmp(o->template, "*") == 0 && !(o->flags & DOPT_DEFER)) {
+    bool deferred = (o->flags & DOPT_DEFER) &&
+                    (params->source_channel == NULL ||
+                     g_ascii_strcasecmp(params->source_channel,
+                                        "reprocess") != 0);
+    if (strcmp(o->template, "*") == 0 && !deferred) {
       members m = {out, g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                               NULL),
                    0, s->max_group_members, 1, NULL};

@@ -230,8 +230,10 @@ static int apply_options(const cursus_entry *e, const char *const *opts,
       g_string_append_printf(refused, "%s%s", refused->len ? ", " : "", *name);
       continue;
     }
-    rc = resolve_option(o, e, v, params, out, error_r);
-    if (rc > 0)
+    int applied = resolve_option(o, e, v, params, out, error_r);
+    if (applied < 0)
+      rc = applied;
+    else if (applied > 0)
       g_string_append_printf(used, "%s%s", used->len ? ", " : "", o->name);
   }
   if (rc >= 0 && out->addresses->len == 0) {

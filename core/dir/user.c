@@ -3,6 +3,7 @@
  */
 #include "build-config.h"
 #include "user.h"
+#include "address.h"
 #include "dir.h"
 
 #include <string.h>
@@ -16,16 +17,27 @@ char *dir_user_id(const cursus_entry *e, const dir_domain *d) {
   return g_strdup_printf("%s@%s", uid, d->name);
 }
 
-/* by_uid_or_address - in BASE: uid LOCAL, else the address LOGIN */
+/* by_uid_or_address - in BASE: uid LOCAL, else the address LOGIN, else
+ * LOCAL in the domain's canonical name CANON (LOGIN may name an alias) */
 static int by_uid_or_address(const char *base, const char *local,
-                             const char *login, unsigned flags,
-                             cursus_entry **e_r, char **error_r) {
+                             const char *login, const char *canon,
+                             unsigned flags, cursus_entry **e_r,
+                             char **error_r) {
   int rc = dir_lookup_uid(base, local, flags, e_r, error_r);
   if (rc == CURSUS_NONE && login != NULL && strchr(login, '@') != NULL) {
     g_free(*error_r);
     *error_r = NULL;
     rc = dir_lookup_address(base, login, CURSUS_ENTRY_USER, flags, e_r,
                             error_r);
+  }
+  if (rc == CURSUS_NONE && login != NULL && canon != NULL) {
+    char *address = g_strdup_printf("%s@%s", local, canon);
+    g_free(*error_r);
+    *error_r = NULL;
+    if (!dir_addr_equal(address, login))
+      rc = dir_lookup_address(base, address, CURSUS_ENTRY_USER, flags, e_r,
+                              error_r);
+    g_free(address);
   }
   if (rc == CURSUS_PERMFAIL) {
     char *why = *error_r;
@@ -54,9 +66,10 @@ int dir_find_user(const char *login, unsigned flags, dir_user **user_r,
   } else if (dname != NULL) {
     rc = dir_find_domain(dname, flags, &dom, error_r);
     if (rc == CURSUS_OK)
-      rc = by_uid_or_address(dom->base_dn, local, login, flags, &e, error_r);
+      rc = by_uid_or_address(dom->base_dn, local, login, dom->name, flags, &e,
+                             error_r);
   } else {
-    rc = by_uid_or_address("", local, NULL, flags, &e, error_r);
+    rc = by_uid_or_address("", local, NULL, NULL, flags, &e, error_r);
   }
   if (rc == CURSUS_OK && dom == NULL) {
     char *error = NULL;

@@ -9,6 +9,7 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "dir/dir.h"
 #include "mapping/access.h"
 #include "mta/mtacfg.h"
 #include "mta/resolve.h"
@@ -18,6 +19,7 @@
 #include <string.h>
 
 typedef struct rw_opts {
+  const char *tag;
   const char *source;
   const char *destination;
   const char *from;
@@ -86,6 +88,7 @@ static bool test_one(const mtacfg *m, const rw_opts *o, const char *address) {
   GString *trace = g_string_new(NULL);
   resolve_params p = {.source_channel = o->source,
                       .sender = o->from,
+                      .tag = o->tag,
                       .flags = (o->reprocess ? RESOLVE_REPROCESS : 0) |
                                (o->noexpand ? RESOLVE_NO_EXPAND : 0) |
                                (o->nomapping ? RESOLVE_NO_MAPPING : 0),
@@ -98,27 +101,27 @@ static bool test_one(const mtacfg *m, const rw_opts *o, const char *address) {
   print_kv("source channel", "%s", src != NULL ? src->name : o->source);
   resolve_recipient(address, &p, &res);
   print_trace(o, trace);
-  char *hto = NULL, *hfrom = NULL;
+  char *hto = NULL, *hfrom = NULL, *error = NULL;
+  resolve_params hp = p;
+  hp.flags &= ~(unsigned)RESOLVE_NO_EXPAND;
+  hp.destination_channel = o->destination != NULL ? o->destination
+                                                  : res.channel;
+  if (resolve_header_address(address, &hp, &hto, &error) != CURSUS_OK)
+    hto = g_strdup_printf("%s (kept: %s)", address, error);
+  g_free(error);
+  error = NULL;
+  hp.flags |= RESOLVE_FROM;
+  if (resolve_header_address(address, &hp, &hfrom, &error) != CURSUS_OK)
+    hfrom = g_strdup_printf("%s (kept: %s)", address, error);
+  g_free(error);
+  print_trace(o, trace);
   if (res.rewritten != NULL) {
-    resolve_params hp = p;
-    char *error = NULL;
-    hp.destination_channel = o->destination != NULL ? o->destination
-                                                    : res.channel;
-    if (resolve_header_address(address, &hp, &hto, &error) != CURSUS_OK)
-      hto = g_strdup_printf("%s (kept: %s)", address, error);
-    g_free(error);
-    error = NULL;
-    hp.flags |= RESOLVE_FROM;
-    if (resolve_header_address(address, &hp, &hfrom, &error) != CURSUS_OK)
-      hfrom = g_strdup_printf("%s (kept: %s)", address, error);
-    g_free(error);
-    print_trace(o, trace);
     print_kv("envelope To: address", "%s", res.rewritten);
     print_kv("routing host", "%s", res.host);
     show_channel(m, res.channel);
-    print_kv("header To: address", "%s", hto);
-    print_kv("header From: address", "%s", hfrom);
   }
+  print_kv("header To: address", "%s", hto);
+  print_kv("header From: address", "%s", hfrom);
   g_free(hto);
   g_free(hfrom);
   if (res.status == CURSUS_OK) {
@@ -148,6 +151,12 @@ static bool test_one(const mtacfg *m, const rw_opts *o, const char *address) {
   return ok;
 }
 
+static void print_sender(const char *from, const char *error) {
+  print_kv("envelope From: address", "%s", from);
+  if (error != NULL)
+    print_kv("envelope From: error", "%s", error);
+}
+
 int cmd_test_rewrite(cmd_ctx *ctx) {
   rw_opts o = {.addresses = g_ptr_array_new()};
   const char *v;
@@ -160,6 +169,8 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
       o.destination = v;
     else if ((v = opt_value(ctx, &i, "--from")) != NULL)
       o.from = v;
+    else if ((v = opt_value(ctx, &i, "--tag")) != NULL)
+      o.tag = v;
     else if (strcmp(a, "--noimage") == 0)
       o.noimage = true;
     else if (strcmp(a, "--noexpand") == 0)
@@ -184,16 +195,26 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
     g_ptr_array_free(o.addresses, TRUE);
     return 1;
   }
+  /* the directory decides hosted domains and users, as in the server */
+  char *dir_error = NULL;
+  if (dir_service_wanted(cfg) && !dir_service_start(cfg, mods, &dir_error)) {
+    fprintf(stderr, "cursus test-rewrite: %s\n", dir_error);
+    g_free(dir_error);
+    g_ptr_array_free(o.addresses, TRUE);
+    config_set_current(NULL);
+    config_unref(&cfg);
+    modreg_free(&mods);
+    return 1;
+  }
   const mtacfg *m = mtacfg_of(cfg);
-  char *from = NULL, *error = NULL;
+  char *from = NULL, *from_error = NULL;
   char *default_from = g_strdup_printf("postmaster@%s", m->env.local_host);
-  resolve_params sp = {.source_channel = o.source};
-  if (resolve_sender(o.from != NULL ? o.from : default_from, &sp, &from, NULL,
-                     &error) != CURSUS_OK)
-    from = g_strdup_printf("%s (error: %s)",
-                           o.from != NULL ? o.from : default_from, error);
-  g_free(error);
+  resolve_params sp = {.source_channel = o.source,
+                       .destination_channel = o.destination,
+                       .flags = o.nomapping ? RESOLVE_NO_MAPPING : 0};
   o.from = o.from != NULL ? o.from : default_from;
+  if (resolve_sender(o.from, &sp, &from, NULL, &from_error) != CURSUS_OK)
+    from = g_strdup(o.from);
   if (m->img != NULL && !o.quiet) {
     char *desc = image_describe(m->img);
     printf("compiled image: %s\n", desc);
@@ -206,22 +227,24 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
       g_strstrip(line);
       if (*line == '\0')
         continue;
-      print_kv("envelope From: address", "%s", from);
+      print_sender(from, from_error);
       if (!test_one(m, &o, line))
         status = 1;
       putchar('\n');
     }
   }
   for (guint i = 0; i < o.addresses->len; i++) {
-    print_kv("envelope From: address", "%s", from);
+    print_sender(from, from_error);
     if (!test_one(m, &o, o.addresses->pdata[i]))
       status = 1;
     if (i + 1 < o.addresses->len)
       putchar('\n');
   }
   g_free(from);
+  g_free(from_error);
   g_free(default_from);
   g_ptr_array_free(o.addresses, TRUE);
+  dir_service_stop();
   config_set_current(NULL);
   config_unref(&cfg);
   modreg_free(&mods);
@@ -249,8 +272,9 @@ static void show_verdict(int table, const char *input, unsigned flags) {
   if (v.action == ACCESS_REJECT)
     print_kv("verdict", "REJECT %d %s %s", v.smtp_code, v.status, v.text);
   else
-    print_kv("verdict", "%s%s%s", actions[v.action], *v.text ? " " : "",
-             v.text);
+    print_kv("verdict", "%s%s%s", actions[v.action],
+             v.text != NULL && *v.text != '\0' ? " " : "",
+             v.text != NULL ? v.text : "");
   if (v.delay_ms > 0)
     print_kv("delay", "%u ms", v.delay_ms);
   if (v.new_from != NULL)

@@ -65,6 +65,8 @@ int watcher_main(cmd_ctx *ctx, int notify_fd);
 int cmd_dispatcher(cmd_ctx *ctx);
 int cmd_worker(cmd_ctx *ctx);
 int cmd_job_controller(cmd_ctx *ctx);
+int cmd_channel_job(cmd_ctx *ctx);
+int cmd_qm(cmd_ctx *ctx);
 int cmd_stored(cmd_ctx *ctx);
 
 #endif

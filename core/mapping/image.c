@@ -69,7 +69,7 @@ int image_open(const char *dir, image **img_r, char **error_r) {
   char *text = NULL, *trust = NULL;
   GError *error = NULL;
   *img_r = NULL;
-  if (!bundle_active() && !g_file_test(cur_path, G_FILE_TEST_EXISTS)) {
+  if (!bundle_exists(cur_path)) {
     g_free(cur_path);
     return CURSUS_NONE;
   }
@@ -171,8 +171,11 @@ static void add_entries(image *img, mapset *ms, map_table *t, GVariant *v,
   while (g_variant_iter_next(&it, "(u&s&s&su)", &index, &pattern, &tmpl,
                              &file, &line)) {
     char *why = NULL;
-    mpattern *pat = pattern_compile(pattern, &why);
-    mtemplate *mt = pat != NULL ? mtemplate_compile(tmpl, &info, &why) : NULL;
+    /* plain entries found by their key need no pattern */
+    mpattern *pat = out == NULL ? pattern_compile(pattern, &why) : NULL;
+    mtemplate *mt = out != NULL || pat != NULL
+                        ? mtemplate_compile(tmpl, &info, &why)
+                        : NULL;
     if (mt == NULL) {
       if (d != NULL)
         diag_error(d, file, line, "compiled image %s: table %s: %s",
@@ -312,7 +315,9 @@ char *image_describe(const image *img) {
 
 static bool put(TCHDB *hdb, GByteArray *key, GVariant *v, char **error_r) {
   g_variant_ref_sink(v);
-  bool ok = tchdbput(hdb, key->data, (int)key->len, g_variant_get_data(v),
+  /* an empty array serialises to no data at all */
+  const void *data = g_variant_get_data(v);
+  bool ok = tchdbput(hdb, key->data, (int)key->len, data != NULL ? data : "",
                      (int)g_variant_get_size(v));
   if (!ok)
     *error_r = g_strdup(tchdberrmsg(tchdbecode(hdb)));

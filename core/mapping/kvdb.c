@@ -93,12 +93,12 @@ bool kvdb_build(const char *input, const char *output, diag *d,
       continue;
     }
     char *k = unquote_key(key);
-    if (!tchdbputkeep2(hdb, k, value) && tchdbecode(hdb) != TCEKEEP) {
+    if (tchdbputkeep2(hdb, k, value)) {
+      count++;
+    } else if (tchdbecode(hdb) != TCEKEEP) {
       diag_error(d, output, 0, "writing %s: %s", tmp,
                  tchdberrmsg(tchdbecode(hdb)));
       ok = false;
-    } else {
-      count++;
     }
     g_free(k);
   }

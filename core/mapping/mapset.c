@@ -3,6 +3,7 @@
  * cross-checks and applying a table (see mapset.h)
  */
 #include "build-config.h"
+#include "config/bundle.h"
 #include "mapset.h"
 #include "image.h"
 #include <cursus/common.h>
@@ -256,7 +257,7 @@ static map_table *start_table(mapset *ms, const srcline *l, diag *d) {
 
 bool mapset_read(mapset *ms, const char *path, const char *base_dir,
                  bool optional, diag *d) {
-  if (optional && !g_file_test(path, G_FILE_TEST_EXISTS))
+  if (optional && !bundle_exists(path))
     return true;
   srcfile *src = srcfile_read(path, base_dir, d);
   if (src == NULL)
@@ -289,7 +290,9 @@ bool mapset_read(mapset *ms, const char *path, const char *base_dir,
                    "its name in column 1, then a blank line)");
         continue;
       }
-      if (state == IN_ENTRIES)
+      /* the blank line after a table's name also ends a table without
+       * entries (one served by a source) */
+      if (state == IN_ENTRIES && t != NULL && t->entries->len > 0)
         diag_error(d, l->file, l->line,
                    "table name must follow a blank line (or indent this "
                    "entry)");

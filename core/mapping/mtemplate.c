@@ -339,6 +339,12 @@ static int callout(eval *ev, const mt_tok *k, GString *result) {
     g_string_free(arg, TRUE);
     return rc;
   }
+  /* without tables or sources (a template checked on its own) every
+   * call-out finds nothing */
+  if (ev->ms == NULL || (k->kind != MT_MAP && ev->ms->sources == NULL)) {
+    g_string_free(arg, TRUE);
+    return CURSUS_NONE;
+  }
   switch (k->kind) {
   case MT_MAP: {
     map_ctx sub = {0};

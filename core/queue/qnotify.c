@@ -68,10 +68,17 @@ static void send_msg(const qnotify_msg *m) {
     return;
   g_mutex_lock(&lock);
   if (have_peer) {
-    if (sock < 0)
-      sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (sock < 0) {
+      /* the job controller's receive queue holds few datagrams
+       * (net.unix.max_dgram_qlen): wait a moment for room rather than
+       * lose a notification in a burst, but never long */
+      sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+      if (sock >= 0)
+        setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    }
     if (sock >= 0) {
-      ssize_t n = sendto(sock, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL,
+      ssize_t n = sendto(sock, buf, len, MSG_NOSIGNAL,
                          (struct sockaddr *)&peer, sizeof(peer));
       (void)n; /* ENOENT, ECONNREFUSED, EAGAIN: nobody listens now */
     }

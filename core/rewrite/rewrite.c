@@ -30,7 +30,9 @@ typedef struct rw_state {
   const rewrite_env *env;
   const rewrite_params *p;
   rw_addr a;
-  char *tag;
+  char *text;    /* the address as it stands (for $A in URLs) */
+  GString *key;  /* lookup key being built */
+  char *tag;     /* lower case */
   char *err_text;
   char err_code[12];
   bool bangs, bang_first;
@@ -114,6 +116,13 @@ static bool has_route_in_local(const rw_state *st, const char *local,
                      (st->bangs && bang_pos(local) >= 0));
 }
 
+/* format_user - $U: the local part, quoted when it must be (and when
+ * quotes keep a '%' or '!' from routing) */
+static char *format_user(const char *local, bool quoted) {
+  return addr_format_local(local, quoted && (strchr(local, '%') != NULL ||
+                                             strchr(local, '!') != NULL));
+}
+
 /* default_host - what completes a bare local part */
 static const char *default_host(const rw_state *st) {
   const cnf_kw *k =
@@ -131,14 +140,14 @@ static bool extract(rw_state *st, extraction *x) {
   if (a->route != NULL && a->route->len > 0) {
     x->loc = 'S';
     x->host = g_strdup(a->route->pdata[0]);
-    x->user = addr_format_local(a->local, a->quoted);
+    x->user = format_user(a->local, a->quoted);
     x->more = true;
     return true;
   }
   if (a->domain != NULL) {
     x->loc = 'A';
     x->host = g_strdup(a->domain);
-    x->user = addr_format_local(a->local, a->quoted);
+    x->user = format_user(a->local, a->quoted);
     x->more = has_route_in_local(st, a->local, a->quoted);
     return true;
   }
@@ -152,7 +161,7 @@ static bool extract(rw_state *st, extraction *x) {
   if (which == 0) {
     x->loc = 'A';
     x->host = g_ascii_strdown(default_host(st), -1);
-    x->user = addr_format_local(a->local, a->quoted);
+    x->user = format_user(a->local, a->quoted);
     x->appended = true;
     return true;
   }
@@ -202,14 +211,23 @@ static void decode_user(const char *text, char **local_r, bool *quoted_r) {
   *quoted_r = false;
 }
 
+/* where - "imta.cnf:12" for messages (a per-thread buffer) */
+static const char *where(const rw_rule *rule) {
+  static __thread char buf[256];
+  if (rule == NULL)
+    return "direct routing";
+  g_snprintf(buf, sizeof(buf), "%s:%u", rule->file, rule->line);
+  return buf;
+}
+
 /* canon_host - a host a template produced, checked and in lower case */
 static char *canon_host(rw_state *st, const char *host, const rw_rule *rule) {
   char *canon = NULL, *why = NULL;
   if (addr_domain_check(host, strlen(host), ADDR_UTF8, &canon, &why) !=
       CURSUS_OK) {
-    *st->error_r = g_strdup_printf("5.1.2 rule %s:%u produced the invalid "
+    *st->error_r = g_strdup_printf("5.1.2 rule %s produced the invalid "
                                    "host \"%s\": %s",
-                                   rule->file, rule->line, host, why);
+                                   where(rule), host, why);
     g_free(why);
     return NULL;
   }
@@ -230,9 +248,9 @@ static bool replace(rw_state *st, const extraction *x, const rw_outcome *o,
   g_free(a->local);
   decode_user(o->user, &a->local, &a->quoted);
   if (*a->local == '\0' && !a->quoted) {
-    *st->error_r = g_strdup_printf("5.1.3 rule %s:%u produced an empty local "
+    *st->error_r = g_strdup_printf("5.1.3 rule %s produced an empty local "
                                    "part",
-                                   rule->file, rule->line);
+                                   where(rule));
     g_free(host);
     g_free(route);
     return false;
@@ -280,14 +298,15 @@ typedef struct scan_out {
  * (none applies), or an error */
 static int try_key(rw_state *st, const extraction *x, const char *pattern,
                    const char *h, const char *d, const char *l, scan_out *so) {
-  char *joined = g_strconcat(st->tag, pattern, NULL);
-  char *key = g_ascii_strdown(joined, -1);
-  g_free(joined);
-  GPtrArray *rules = g_hash_table_lookup(st->env->rules->by_key, key);
-  g_free(key);
+  GString *key = st->key;
+  g_string_assign(key, st->tag);
+  g_string_append(key, pattern);
+  for (gsize i = 0; i < key->len; i++)
+    key->str[i] = g_ascii_tolower(key->str[i]);
+  GPtrArray *rules = g_hash_table_lookup(st->env->rules->by_key, key->str);
   if (rules == NULL)
     return RW_FAILED;
-  char *address = addr_text(&st->a);
+  const char *address = st->text;
   rw_subst s = {.user = x->user,
                 .local = x->loc == 'P' || x->loc == 'X' ? x->rest
                                                         : st->a.local,
@@ -329,7 +348,6 @@ static int try_key(rw_state *st, const extraction *x, const char *pattern,
     }
     g_free(error);
   }
-  g_free(address);
   return rc;
 }
 
@@ -359,34 +377,49 @@ static int scan_literal(rw_state *st, const extraction *x, scan_out *so) {
   return rc;
 }
 
-/* scan_name - a host name: exact, then '*' labels and leading dots */
+/* scan_name - a host name: '*' labels and leading dots, then "*.*..." */
 static int scan_name(rw_state *st, const extraction *x, scan_out *so) {
   const char *host = x->host;
-  int rc = try_key(st, x, host, "", host, "", so);
-  char **labels = g_strsplit(host, ".", -1);
-  guint n = g_strv_length(labels);
-  GString *stars = g_string_new(NULL);
-  for (guint i = 1; i < n && rc == RW_FAILED; i++) {
-    char *suffix = g_strjoinv(".", labels + i);
-    char *h = g_strndup(host, strlen(host) - strlen(suffix) - 1);
-    g_string_append(stars, "*.");
-    char *star_pat = g_strconcat(stars->str, suffix, NULL);
-    char *dot_pat = g_strconcat(".", suffix, NULL);
-    rc = try_key(st, x, star_pat, h, dot_pat, "", so);
+  size_t n = strlen(host);
+  char h[ADDR_DOMAIN_MAX + 1];
+  /* "*." per dropped label, then the rest of the host */
+  char star[2 * ADDR_DOMAIN_MAX + 2];
+  size_t stars = 0;
+  int rc = RW_FAILED; /* the host itself was tried by scan */
+  if (n > ADDR_DOMAIN_MAX)
+    return rc;
+  for (const char *dot = strchr(host, '.'); dot != NULL && rc == RW_FAILED;
+       dot = strchr(dot + 1, '.')) {
+    size_t hl = (size_t)(dot - host);
+    memcpy(h, host, hl);
+    h[hl] = '\0';
+    memcpy(star + stars, "*.", 2);
+    stars += 2;
+    memcpy(star + stars, dot + 1, n - hl);
+    rc = try_key(st, x, star, h, dot, "", so);
     if (rc == RW_FAILED)
-      rc = try_key(st, x, dot_pat, h, dot_pat, "", so);
-    g_free(star_pat);
-    g_free(dot_pat);
-    g_free(h);
-    g_free(suffix);
+      rc = try_key(st, x, dot, h, dot, "", so);
   }
-  if (rc == RW_FAILED && n > 0) {
-    g_string_append_c(stars, '*');
-    rc = try_key(st, x, stars->str, host, "", "", so);
+  if (rc == RW_FAILED) {
+    star[stars] = '*';
+    star[stars + 1] = '\0';
+    rc = try_key(st, x, star, host, "", "", so);
   }
-  g_string_free(stars, TRUE);
-  g_strfreev(labels);
   return rc;
+}
+
+/* direct - route to a channel host name as it is ("joe+INBOX@ims-ms-
+ * daemon" from an expansion): the form A@B */
+static int direct(rw_state *st, const extraction *x, scan_out *so) {
+  if (*st->tag != '\0' ||
+      imtacnf_channel_by_host(st->env->imta, x->host) == NULL)
+    return RW_FAILED;
+  trace(st, "  %s is a channel host name: routed to it as it is", x->host);
+  so->rule = NULL;
+  so->o.user = g_strdup(x->user);
+  so->o.host = g_strdup(x->host);
+  so->o.routing = g_strdup(x->host);
+  return RW_APPLIED;
 }
 
 /* scan - find the rule for the extracted host */
@@ -401,8 +434,15 @@ static int scan(rw_state *st, const extraction *x, scan_out *so) {
     rc = try_key(st, x, "$%", x->host, "", "", so);
   if (rc == RW_FAILED && bang)
     rc = try_key(st, x, "$!", x->host, "", "", so);
-  if (rc == RW_FAILED)
-    rc = x->host[0] == '[' ? scan_literal(st, x, so) : scan_name(st, x, so);
+  if (rc == RW_FAILED && x->host[0] == '[')
+    rc = scan_literal(st, x, so);
+  else if (rc == RW_FAILED) {
+    rc = try_key(st, x, x->host, "", x->host, "", so);
+    if (rc == RW_FAILED)
+      rc = direct(st, x, so);
+    if (rc == RW_FAILED)
+      rc = scan_name(st, x, so);
+  }
   if (rc == RW_FAILED)
     rc = try_key(st, x, ".", x->host, ".", "", so);
   return rc;
@@ -429,6 +469,9 @@ static int fail(rw_state *st, rewrite_result *r, int status, char *error) {
     g_free(error);
     error = g_strdup_printf("%s %s", st->err_code, st->err_text);
   }
+  /* an error text may carry a temporary status ($4004000?...) */
+  if (error != NULL && error[0] == '4')
+    status = CURSUS_TEMPFAIL;
   r->status = status;
   r->error = error;
   trace(st, "error: %s", error);
@@ -468,7 +511,7 @@ static int step(rw_state *st, rewrite_result *r) {
   }
   if (o->new_tag != NULL) {
     g_free(st->tag);
-    st->tag = g_strdup(o->new_tag);
+    st->tag = g_ascii_strdown(o->new_tag, -1);
     trace(st, "  tag is now \"%s\"", st->tag);
   }
   if (o->error_only) {
@@ -488,10 +531,9 @@ static int step(rw_state *st, rewrite_result *r) {
   }
   const cnf_channel *ch = imtacnf_channel_by_host(st->env->imta, o->routing);
   if (ch == NULL) {
-    char *msg = g_strdup_printf("5.1.2 %s: the routing host %s of rule %s:%u "
+    char *msg = g_strdup_printf("5.1.2 %s: the routing host %s of rule %s "
                                 "names no channel (illegal host/domain)",
-                                x.host, o->routing, so.rule->file,
-                                so.rule->line);
+                                x.host, o->routing, where(so.rule));
     rw_outcome_clear(o);
     extraction_clear(&x);
     return fail(st, r, CURSUS_PERMFAIL, msg);
@@ -528,7 +570,8 @@ int rewrite_address(const rewrite_env *env, const char *address,
   addr *parsed = NULL;
   char *why = NULL;
   memset(r, 0, sizeof(*r));
-  st.tag = g_strdup(p->tag != NULL ? p->tag : "");
+  st.tag = g_ascii_strdown(p->tag != NULL ? p->tag : "", -1);
+  st.key = g_string_sized_new(128);
   bool bop = p->source != NULL && cnf_channel_has(p->source, "bangoverpercent");
   st.bangs = (env->bang_paths || bop) &&
              !(p->source != NULL && cnf_channel_has(p->source, "percentonly"));
@@ -557,38 +600,49 @@ int rewrite_address(const rewrite_env *env, const char *address,
   }
   addr_free(&parsed);
 
-  GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                           NULL);
+  /* states seen: most addresses take one step, so the set is made on
+   * the second */
+  GHashTable *seen = NULL;
+  char *first = NULL;
   unsigned max = env->max_rewrites > 0 ? env->max_rewrites
                                        : REWRITE_DEFAULT_MAX;
   int rc = 1;
   for (unsigned n = 0; rc > 0; n++) {
-    char *text = addr_text(&st.a);
-    char *state = g_strdup_printf("%s\n%s", st.tag, text);
+    st.text = addr_text(&st.a);
+    char *state = g_strconcat(st.tag, "\n", st.text, NULL);
+    bool again = first != NULL && (seen != NULL
+                                       ? g_hash_table_contains(seen, state)
+                                       : strcmp(first, state) == 0);
     if (n >= max) {
       rc = fail(&st, r, CURSUS_PERMFAIL,
                 g_strdup_printf("5.4.6 rewriting %s did not end after %u "
                                 "steps (rule loop)",
                                 address, max));
-    } else if (g_hash_table_contains(seen, state)) {
+    } else if (again) {
       rc = fail(&st, r, CURSUS_PERMFAIL,
-                g_strdup_printf("5.4.6 rewrite loop: %s comes back to %s%s%s",
-                                address, text,
-                                r->rule != NULL ? " at rule " : "",
-                                r->rule != NULL ? r->rule->file : ""));
-      if (r->rule != NULL) {
-        char *e = g_strdup_printf("%s:%u", r->error, r->rule->line);
-        g_free(r->error);
-        r->error = e;
-      }
+                g_strdup_printf("5.4.6 rewrite loop: %s comes back to %s "
+                                "(rule %s)",
+                                address, st.text, where(r->rule)));
     } else {
-      g_hash_table_add(seen, g_strdup(state));
+      if (first == NULL) {
+        first = g_strdup(state);
+      } else {
+        if (seen == NULL) {
+          seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_add(seen, g_strdup(first));
+        }
+        g_hash_table_add(seen, g_strdup(state));
+      }
       rc = step(&st, r);
     }
     g_free(state);
-    g_free(text);
+    g_free(st.text);
+    st.text = NULL;
   }
-  g_hash_table_destroy(seen);
+  if (seen != NULL)
+    g_hash_table_destroy(seen);
+  g_free(first);
+  g_string_free(st.key, TRUE);
   addr_clear(&st.a);
   g_free(st.tag);
   g_free(st.err_text);

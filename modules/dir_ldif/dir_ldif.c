@@ -78,27 +78,126 @@ static bool check_value(const char *name, const char *value,
   return a->check_value(name, value, why_r) == 1;
 }
 
-/* read_db - read and check the file; NULL with *error_r (allocated) */
-static ldifdb *read_db(const char *path, struct stat *st_r, char **error_r) {
-  char *text = NULL;
-  gsize len = 0;
-  GError *gerr = NULL;
+/* read_text - the whole of PATH, read through one descriptor (so the
+ * stat and the text belong together); false with *error_r (allocated) */
+static bool read_text(const char *path, char **text_r, gsize *len_r,
+                      struct stat *st_r, char **error_r) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 || fstat(fd, st_r) < 0) {
     *error_r = g_strdup_printf("cannot read %s: %s", path, g_strerror(errno));
     if (fd >= 0)
       close(fd);
-    return NULL;
+    return false;
+  }
+  GString *text = g_string_sized_new((gsize)st_r->st_size + 1);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) != 0) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      *error_r = g_strdup_printf("cannot read %s: %s", path,
+                                 g_strerror(errno));
+      close(fd);
+      g_string_free(text, TRUE);
+      return false;
+    }
+    g_string_append_len(text, buf, n);
   }
   close(fd);
-  if (!g_file_get_contents(path, &text, &len, &gerr)) {
-    *error_r = g_strdup_printf("cannot read %s", gerr->message);
-    g_error_free(gerr);
-    return NULL;
+  *len_r = text->len;
+  *text_r = g_string_free(text, FALSE);
+  return true;
+}
+
+/* parse_db - the data of TEXT read from NAME; NULL with *error_r */
+static ldifdb *parse_db(const char *name, const char *text, gsize len,
+                        char **error_r) {
+  ldif_file *f = ldif_parse(name, text, len, error_r);
+  return f != NULL ? ldifdb_build(f, name, check_value, error_r) : NULL;
+}
+
+/* good_path - where the last version read without errors is kept: in the
+ * state directory, so a process started after the file broke still
+ * serves the data read before */
+static char *good_path(ldifdir *d) {
+  char *base = g_path_get_basename(d->path);
+  char *name = g_strdup_printf("%s.good", base);
+  char *path = g_build_filename(host->path(d->ctx, CURSUS_PATH_STATE),
+                                "dir_ldif", name, NULL);
+  g_free(name);
+  g_free(base);
+  return path;
+}
+
+static bool write_atomic(const char *path, const char *text, size_t len,
+                         char **error_r);
+
+/* keep_good - TEXT (read with stat ST) is the last good version; written
+ * once per version of the file, by server processes only (a tool run as
+ * root must not leave files the server cannot replace) */
+static void keep_good(ldifdir *d, const char *text, gsize len,
+                      const struct stat *st) {
+  if (host->process == CURSUS_PROC_TOOL)
+    return;
+  char *path = good_path(d);
+  char *stamp_path = g_strdup_printf("%s.stamp", path);
+  char *stamp = g_strdup_printf("%llu %llu %lld %lld.%09ld\n",
+                                (unsigned long long)st->st_dev,
+                                (unsigned long long)st->st_ino,
+                                (long long)st->st_size,
+                                (long long)st->st_mtim.tv_sec,
+                                st->st_mtim.tv_nsec);
+  char *old = NULL, *error = NULL, *dir = g_path_get_dirname(path);
+  if (!g_file_get_contents(stamp_path, &old, NULL, NULL) ||
+      strcmp(old, stamp) != 0) {
+    if (g_mkdir_with_parents(dir, 0750) < 0 ||
+        !write_atomic(path, text, len, &error) ||
+        !write_atomic(stamp_path, stamp, strlen(stamp), &error)) {
+      host->log(d->ctx, CURSUS_LOG_WARNING,
+                "cannot keep a copy of %s: %s", d->path,
+                error != NULL ? error : g_strerror(errno));
+    }
   }
-  ldif_file *f = ldif_parse(path, text, len, error_r);
+  g_free(error);
+  g_free(dir);
+  g_free(old);
+  g_free(stamp);
+  g_free(stamp_path);
+  g_free(path);
+}
+
+/* read_db - read, check and (for server processes) keep the file; NULL
+ * with *error_r (allocated) */
+static ldifdb *read_db(ldifdir *d, struct stat *st_r, char **error_r) {
+  char *text = NULL;
+  gsize len = 0;
+  if (!read_text(d->path, &text, &len, st_r, error_r))
+    return NULL;
+  ldifdb *db = parse_db(d->path, text, len, error_r);
+  if (db != NULL)
+    keep_good(d, text, len, st_r);
   g_free(text);
-  return f != NULL ? ldifdb_build(f, path, check_value, error_r) : NULL;
+  return db;
+}
+
+/* read_good - the last good version, after the file itself was refused
+ * with ERROR; NULL when there is none */
+static ldifdb *read_good(ldifdir *d, const char *error) {
+  char *path = good_path(d), *text = NULL, *why = NULL;
+  gsize len = 0;
+  struct stat st;
+  ldifdb *db = NULL;
+  if (host->process != CURSUS_PROC_TOOL &&
+      read_text(path, &text, &len, &st, &why))
+    db = parse_db(path, text, len, &why);
+  if (db != NULL)
+    host->log(d->ctx, CURSUS_LOG_ERROR,
+              "%s; still using the data read before (%s)", error, path);
+  g_free(why);
+  g_free(text);
+  g_free(path);
+  return db;
 }
 
 /* swap_db - make DB current */
@@ -128,7 +227,7 @@ static int reload_if_changed(ldifdir *d, bool force, const char **error_r) {
   if (!force && (same_file(&st, &cur) || known_bad))
     return CURSUS_NONE;
   char *error = NULL;
-  ldifdb *db = read_db(d->path, &st, &error);
+  ldifdb *db = read_db(d, &st, &error);
   if (db == NULL) {
     g_mutex_lock(&d->lock);
     bool first = !same_file(&st, &d->bad_sig);
@@ -184,7 +283,15 @@ static int ldif_open(cursus_module_ctx *ctx, void **dir_r,
   g_mutex_init(&d->reload_lock);
   char *error = NULL;
   struct stat st;
-  d->db = read_db(d->path, &st, &error);
+  d->db = read_db(d, &st, &error);
+  if (d->db == NULL && (d->db = read_good(d, error)) != NULL) {
+    /* serve the old data; look at the file again when it changes */
+    if (stat(d->path, &st) == 0)
+      d->bad_sig = st;
+    memset(&st, 0, sizeof(st));
+    g_free(error);
+    error = NULL;
+  }
   if (d->db == NULL) {
     *error_r = err_take(error);
     g_mutex_clear(&d->lock);
@@ -220,12 +327,32 @@ static int ldif_reload(void *dir, const char **error_r) {
 
 /* normalize - DN as a key, or NULL with *error_r ("" stays "") */
 static char *normalize(const char *dn, const char **error_r) {
+  /* lookups name a few bases (the domains') over and over: remember the
+   * normalised forms */
+  static GMutex lock;
+  static GHashTable *known;
   char *error = NULL;
   if (dn == NULL || *dn == '\0')
     return g_strdup("");
-  char *ndn = ldif_normalize_dn(dn, &error);
-  if (ndn == NULL)
+  g_mutex_lock(&lock);
+  const char *hit = known != NULL ? g_hash_table_lookup(known, dn) : NULL;
+  char *ndn = g_strdup(hit);
+  g_mutex_unlock(&lock);
+  if (ndn != NULL)
+    return ndn;
+  ndn = ldif_normalize_dn(dn, &error);
+  if (ndn == NULL) {
     *error_r = err_take(error);
+    return NULL;
+  }
+  g_mutex_lock(&lock);
+  if (known == NULL || g_hash_table_size(known) >= 4096) {
+    if (known != NULL)
+      g_hash_table_destroy(known);
+    known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  }
+  g_hash_table_insert(known, g_strdup(dn), g_strdup(ndn));
+  g_mutex_unlock(&lock);
   return ndn;
 }
 
@@ -302,19 +429,14 @@ static int ldif_search(void *dir, const char *base_dn, int scope,
 static int ldif_search_url(void *dir, const char *url, size_t max_entries,
                            unsigned flags, cursus_entry_cb *cb, void *data,
                            const char **error_r) {
-  LDAPURLDesc *u = NULL;
-  if (ldap_url_parse(url, &u) != LDAP_URL_SUCCESS) {
-    *error_r = err("\"%s\" is not an LDAP URL", url);
+  char *base = NULL, *text = NULL;
+  int scope;
+  if (!direntry_url(url, &base, &scope, &text, error_r))
     return CURSUS_PERMFAIL;
-  }
-  int scope = u->lud_scope == LDAP_SCOPE_ONELEVEL   ? CURSUS_SCOPE_ONE
-              : u->lud_scope == LDAP_SCOPE_SUBTREE ? CURSUS_SCOPE_SUB
-                                                   : CURSUS_SCOPE_BASE;
-  int rc = ldif_search(dir, u->lud_dn != NULL ? u->lud_dn : "", scope,
-                       u->lud_filter != NULL ? u->lud_filter
-                                             : "(objectClass=*)",
-                       max_entries, flags, cb, data, error_r);
-  ldap_free_urldesc(u);
+  int rc = ldif_search(dir, base, scope, text, max_entries, flags, cb, data,
+                       error_r);
+  g_free(base);
+  g_free(text);
   return rc;
 }
 
@@ -625,7 +747,7 @@ static int ldif_init(cursus_module_ctx *ctx, const cursus_host *h,
 }
 
 CURSUS_MODULE(.name = "dir_ldif", .version = PACKAGE_VERSION,
-              .vendor = "Cursus", .license = "MIT",
+              .vendor = "Cursus", .license = "GPL-3.0-or-later",
               .description = "embedded directory read from an LDIF file",
               .kinds = CURSUS_KIND_DIRECTORY, .processes = CURSUS_PROC_ANY,
               .settings = ldif_settings, .init = ldif_init,

@@ -5,7 +5,7 @@
  * An entry is one allocation holding its cursus_entry, attribute array,
  * value pointers and strings, with a reference count in front: handing an
  * entry to the host or putting it in a cache costs an atomic increment,
- * not a copy.  Attribute names are interned (shared by all entries).
+ * not a copy.
  * Built with a builder; never changed afterwards, so any thread may read
  * it.  Needs GLib and the SDK headers only (modules link no core code).
  */
@@ -43,6 +43,12 @@ size_t direntry_size(const cursus_entry *e);
  * *error_r (allocated) when a DELETE names a value E does not have */
 bool direntry_apply(const cursus_entry *e, const cursus_mod *mods,
                     size_t n_mods, cursus_entry **result_r, char **error_r);
+
+/* direntry_url - the base DN, scope (enum cursus_dir_scope) and filter of
+ * the RFC 4516 LDAP URL URL (the host part is ignored); allocated; false
+ * with *error_r (static) when URL is not an LDAP URL */
+bool direntry_url(const char *url, char **base_r, int *scope_r,
+                  char **filter_r, const char **error_r);
 
 /* direntry_cache_copy / direntry_cache_free - value functions for
  * host->cache_new */

@@ -38,11 +38,20 @@ def module_path(extra=()):
     return ":".join(d for d in dirs if os.path.isdir(d))
 
 
+_handed_out = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 nobody listens on right now, and not one
+    this process handed out before (the kernel may offer a port again as
+    soon as the probing socket is closed)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def run_cursus(config_dir, *args, env=None, check=False, timeout=60,

@@ -3,6 +3,8 @@
  * tests: selected by the `testchan` keyword, declares typed keywords and
  * settings
  */
+#include <stdlib.h>
+
 #include <cursus/cursus.h>
 
 static const cursus_host *host;
@@ -20,6 +22,9 @@ static int tc_open(cursus_module_ctx *ctx, const cursus_channel *chan,
 }
 
 static int tc_deliver(void *data, cursus_message *msg, const char **error_r) {
+  /* a module that crashes, for the job controller's tests */
+  if (host->queue->channel_keyword(data, "testcrash", 0) != NULL)
+    abort();
   size_t n = host->queue->recipient_count(msg);
   for (size_t i = 0; i < n; i++) {
     cursus_result r = {.status = CURSUS_OK, .code = "2.0.0", .text = "accepted by test channel"};
@@ -46,6 +51,7 @@ static const cursus_keyword tc_keywords[] = {
     {"testport", CURSUS_VALUE_INTEGER, 1, 1, "a port"},
     {"testhosts", CURSUS_VALUE_HOST, 1, 0, "hosts"},
     {"testflag", CURSUS_VALUE_FLAG, 0, 0, "a flag"},
+    {"testcrash", CURSUS_VALUE_FLAG, 0, 0, "deliver crashes the job"},
     {"testdelay", CURSUS_VALUE_DURATION, 1, 1, "a delay"},
     {NULL, 0, 0, 0, NULL},
 };

@@ -281,8 +281,35 @@ typedef struct cursus_queue_ops {
    * sourceblocklimit/blocklimit and the server's block_limit), 0 for no
    * limit: the SIZE value to announce in EHLO. */
   uint64_t (*size_limit)(const char *source_channel);
-  /* The channel named NAME, or NULL. */
+  /* The channel named NAME, or NULL.  Valid until the configuration is
+   * refreshed (in a worker: for the worker's life). */
   const cursus_channel *(*channel_find)(const char *name);
+  /* `switchchannel`: the source channel for a client at CLIENT_IP (and
+   * reverse-DNS name CLIENT_HOST, or NULL) connecting to a service whose
+   * channel is CHANNEL.  When CHANNEL has `switchchannel`, the rewrite
+   * rules route the address literal [CLIENT_IP] (then CLIENT_HOST) to a
+   * channel; that channel is returned when it allows being switched to
+   * (not `noswitchchannel`).  Otherwise CHANNEL.  May block on lookups. */
+  const char *(*switch_channel)(const char *channel, const char *client_ip,
+                                const char *client_host);
+  /* Which of the NULL-terminated NAMES appears last on the channel line
+   * (`defaults` first, then the channel's own), or NULL when none does:
+   * for keywords that override each other (maytls, musttls, notls). */
+  const char *(*channel_keyword_last)(const cursus_channel *chan,
+                                      const char *const *names);
+  /* Asks the job controller to process TARGET now: a channel name, or a
+   * domain (ETRN).  Fire and forget: nothing happens when it is down. */
+  void (*run_request)(const char *target);
+  /* rcpt_result for a delivery that went on to another server, saying
+   * who owes the sender a success notice (RFC 3461 sections 5.2.2-5.2.3):
+   * CURSUS_DSN_PASSED when the next hop announced DSN and was given
+   * NOTIFY and ORCPT (it reports from now on), CURSUS_DSN_RELAYED when
+   * it could not take them (a success notice requested by NOTIFY=SUCCESS
+   * then says "relayed").  Plain rcpt_result means final delivery
+   * ("delivered").  For failures it is rcpt_result.  Inside deliver only.
+   * Appeared in ABI 0.1. */
+  void (*rcpt_result_dsn)(cursus_message *msg, size_t index,
+                          const cursus_result *result, unsigned duty);
   /* --- members added after ABI 0.1 go here --- */
 } cursus_queue_ops;
 
@@ -296,21 +323,46 @@ typedef struct cursus_channel_ops {
   const char *const *channel_names;
 
   /* Opens the module's state for CHAN in a channel job; called once per
-   * channel per job.  Store the state in *chan_data_r. */
+   * channel per job, on the job's main thread, before any deliver.  Store
+   * the state in *chan_data_r.  A failure ends the job: its messages are
+   * retried later (TEMPFAIL) or the channel is reported broken in the log
+   * (PERMFAIL: a configuration error). */
   int (*open)(cursus_module_ctx *ctx, const cursus_channel *chan,
               void **chan_data_r, const char **error_r);
   /* Delivers MSG to its pending recipients and reports each result with
    * host->queue->rcpt_result.  The return value is for the whole call:
    * CURSUS_OK when every recipient has a result; TEMPFAIL/PERMFAIL give the
-   * result of every recipient left without one. */
+   * result of every recipient left without one.  May block (network,
+   * disk): it runs on one of the job's delivery threads, never on an
+   * event loop.  Without CURSUS_CHANNEL_CONCURRENT in `flags` the job
+   * calls deliver for one message at a time; with it, from several
+   * threads at once (each with its own message). */
   int (*deliver)(void *chan_data, cursus_message *msg, const char **error_r);
-  /* Called when the job goes idle: close idle connections and the like.
-   * May be NULL. */
+  /* Called when the job goes idle (no message assigned): close idle
+   * connections and the like.  Never concurrent with deliver.  May be
+   * NULL. */
   void (*idle)(void *chan_data);
-  /* Releases the state. */
+  /* Releases the state (the job is ending). */
   void (*close)(void *chan_data);
   /* --- members added after ABI 0.1 go here --- */
+  /* enum cursus_channel_flags bits.  Since ABI 0.1 (a module built
+   * without it has size too small to hold it: CURSUS_HAS is false and the
+   * flags are taken as 0). */
+  uint32_t flags;
 } cursus_channel_ops;
+
+/* Who sends the success notice after a relay (rcpt_result_dsn). */
+enum cursus_dsn_duty {
+  CURSUS_DSN_RELAYED = 1, /* the next hop does no DSN: we say "relayed"   */
+  CURSUS_DSN_PASSED = 2,  /* the next hop does DSN: it reports, we do not */
+};
+
+/* Flags of a channel module (cursus_channel_ops.flags). */
+enum cursus_channel_flags {
+  /* deliver is thread-safe: a job may run several deliveries at once
+   * (up to the channel's THREADS in job_controller.cnf) */
+  CURSUS_CHANNEL_CONCURRENT = 1u << 0,
+};
 
 #ifdef __cplusplus
 }

@@ -209,9 +209,12 @@ typedef struct cursus_directory_ops {
                     unsigned flags, cursus_entry_cb *cb, void *data,
                     const char **error_r);
   /* Verifies PASSWORD for the entry DN at the source (dir_ldap binds as
-   * DN or compares userPassword on the server).  CURSUS_OK, CURSUS_NONE
-   * (wrong password or no password), TEMPFAIL.  NULL when the module
-   * hands out userPassword values: the host compares the hashes then. */
+   * DN, or reads its userPassword values and checks them with
+   * host->directory->check_password).  CURSUS_OK, CURSUS_NONE (wrong
+   * password or no password), TEMPFAIL.  NULL when the module hands out
+   * userPassword values with entries: the host compares the hashes then.
+   * An empty PASSWORD is never right (an LDAP bind with one would succeed
+   * anonymously). */
   int (*authenticate)(void *dir, const char *dn, const char *password,
                       const char **error_r);
 
@@ -239,8 +242,15 @@ typedef struct cursus_directory_ops {
 typedef struct cursus_autoreply_msg {
   const char *sender;    /* envelope sender; "" for the null sender      */
   const char *recipient; /* the address the autoreply copy was sent to   */
-  int content_fd;        /* the message (header, blank line, body), CRLF */
+  int content_fd;        /* the message (header, blank line, body), CRLF:
+                            CONTENT_SIZE bytes from CONTENT_OFFSET on, read
+                            with pread (the descriptor's position is left
+                            alone), as host->queue->content_fd gives it */
   uint64_t content_size;
+  uint64_t content_offset;
+  /* the channel that delivers the copy; the reply is enqueued as coming
+   * from it (NULL: "autoreply") */
+  const char *channel;
 } cursus_autoreply_msg;
 
 /*
@@ -269,6 +279,13 @@ typedef struct cursus_directory_access {
    * directory module's open is called. */
   int (*check_value)(const char *name, const char *value,
                      const char **why_r);
+  /* Checks PASSWORD against one stored userPassword value STORED
+   * ("{SCHEME}..."; the schemes of docs/directory.md): 1 it matches, 0 it
+   * does not, -1 the scheme is unknown or the value is clear text (*why_r
+   * says which).  For directory modules that read password hashes
+   * instead of binding as the user. */
+  int (*check_password)(const char *stored, const char *password,
+                        const char **why_r);
   /* Handles the autoreply copy of a message for the user of
    * MSG->recipient: decides whether a reply is due (the user's autoreply
    * settings and dates, never to null senders, lists, bulk or

@@ -126,6 +126,16 @@ typedef struct cursus_conn_ops {
   int (*start_compress)(cursus_conn *conn, const char **error_r);
 } cursus_conn_ops;
 
+/* How the dispatcher words a refusal (a blocked address, a PORT_ACCESS
+ * entry, a limit) in the protocol before closing; it runs no module code.
+ * Since ABI 0.1. */
+enum cursus_refusal_style {
+  CURSUS_REFUSE_BUSY_REPLY = 0, /* busy_reply as it is, whatever the reason */
+  CURSUS_REFUSE_SMTP = 1,       /* "CODE STATUS TEXT" (RFC 5321, 3463)     */
+  CURSUS_REFUSE_IMAP = 2,       /* "* BYE TEXT"                            */
+  CURSUS_REFUSE_POP3 = 3,       /* "-ERR TEXT"                             */
+};
+
 /* The server side of a protocol. */
 typedef struct cursus_protocol_ops {
   uint32_t size;
@@ -153,6 +163,9 @@ typedef struct cursus_protocol_ops {
   /* The connection is gone (peer closed, error, close()): free the session.
    * The conn must not be used after this returns. */
   void (*session_close)(void *session);
+  /* enum cursus_refusal_style: lets the dispatcher say why it refuses a
+   * connection (check with CURSUS_HAS; absent = BUSY_REPLY). */
+  uint32_t refusal_style;
   /* --- members added after ABI 0.1 go here --- */
 } cursus_protocol_ops;
 
