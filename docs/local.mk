@@ -11,3 +11,4 @@ dist_doc_DATA += docs/directory.md
 dist_doc_DATA += docs/rewriting.md
 dist_doc_DATA += docs/job-controller.md docs/channels.md docs/qm.md
 dist_doc_DATA += docs/store.md
+dist_doc_DATA += docs/imap.md docs/pop3.md
