@@ -45,6 +45,8 @@ struct cursus_enqueue {
   cursus_body body_type;
   bool smtputf8;
   bool per_rcpt;
+  bool hold_all;    /* FROM_ACCESS said $H: every copy is held */
+  bool discard_all; /* FROM_ACCESS said $B: accepted, then dropped */
   uint64_t declared;
   int64_t arrival_us;
   uint64_t max_size;
@@ -259,6 +261,8 @@ enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
     return refuse_start(e, reply_r);
   }
   set_reply(e, reply_r, 250, ar.delay_ms, "2.1.0 Sender ok");
+  e->hold_all = ar.hold;
+  e->discard_all = ar.discard;
   admit_reply_clear(&ar);
   e->body = qbody_new(cfg->queue_dir, e->qs.spill_size);
   return e;
@@ -400,7 +404,7 @@ static GString *envelope_for(const enqueue *e, GPtrArray *entries) {
   env->protocol = dup_or_null(e->protocol);
   env->message_id = e->scan.message_id[0] ? g_strdup(e->scan.message_id) : NULL;
   long long holdlimit = ch != NULL ? cnf_channel_int(ch, "holdlimit", 0) : 0;
-  env->held = first->t->hold ||
+  env->held = first->t->hold || e->hold_all ||
               (holdlimit > 0 && entries->len > (unsigned long long)holdlimit);
   for (guint i = 0; i < entries->len; i++) {
     const entry *en = entries->pdata[i];
@@ -423,7 +427,7 @@ static bool build_copies(enqueue *e) {
     entry *en = e->entries->pdata[i];
     if (en->refused)
       continue;
-    if (en->t->discard) {
+    if (en->t->discard || e->discard_all) {
       log_event(e, 'E', "bitbucket", en->original, en->t->address, NULL,
                 "discarded by an access table");
       continue;
@@ -495,6 +499,8 @@ static bool check_sizes(enqueue *e) {
   uint64_t size = qbody_size(e->body);
   for (guint i = 0; i < e->entries->len; i++) {
     entry *en = e->entries->pdata[i];
+    if (en->refused)
+      continue;
     uint64_t max = queue_channel_limit(e->cfg, channel(e, en->t->channel), false);
     if (max == 0 || size <= max)
       continue;
@@ -506,9 +512,16 @@ static bool check_sizes(enqueue *e) {
       g_free(text);
       return false;
     }
-    en->refused = true;
+    /* every address this RCPT expanded to goes the same way */
+    for (guint k = 0; k < e->entries->len; k++) {
+      entry *other = e->entries->pdata[k];
+      if (other->rcpt_index != en->rcpt_index || other->refused)
+        continue;
+      other->refused = true;
+      log_event(e, 'J', other->t->channel, other->original, other->t->address,
+                NULL, text);
+    }
     keep(&g_array_index(e->rcpt_replies, kept_reply, en->rcpt_index), 552, text);
-    log_event(e, 'J', en->t->channel, en->original, en->t->address, NULL, text);
     g_free(text);
   }
   return true;

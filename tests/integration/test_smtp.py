@@ -443,6 +443,7 @@ FROM_ACCESS
 
   *|*|*|*|spammer@*|*      $N550$ 5.7.1$ Sender$ blocked
   *|*|*|*|slow@*|*         $D50$Y
+  *|*|*|*|suspect@*|*      $H
 
 ORIG_SEND_ACCESS
 
@@ -468,6 +469,11 @@ SEND_ACCESS
     assert f.env["held"] == "1"
     j = [l for l in maillog(mta) if l[4].startswith("J")]
     assert len(j) == 2
+    # FROM_ACCESS $H holds the whole message
+    with smtplib.SMTP("127.0.0.1", mta.port("SMTP")) as s:
+        assert s.sendmail("suspect@example.net", ["alice@example.com"], MSG) == {}
+    held = [q for q in queued(mta) if q.sender == "suspect@example.net"]
+    assert held and all(q.env["held"] == "1" for q in held)
 
 
 def test_recipientlimit_keyword(cursus):
