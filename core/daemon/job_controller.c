@@ -141,6 +141,16 @@ static void configure(jc_chan *c) {
       jobccnf_channel_int(cfg->jobc, name, "DELIVERY_TIMEOUT", 3600) * 1000;
 }
 
+/* chan_free - the controller's state of channel Q */
+static void chan_free(qc_chan *q) {
+  jc_chan *c = q->data;
+  if (c == NULL)
+    return;
+  g_ptr_array_free(c->jobs, TRUE);
+  g_free(c);
+  q->data = NULL;
+}
+
 static jc_chan *chan_of(qc_chan *q) {
   if (q->data == NULL) {
     jc_chan *c = g_new0(jc_chan, 1);
@@ -619,6 +629,11 @@ int cmd_job_controller(cmd_ctx *ctx) {
     on_child(&d);
   }
   jobctl_close(&jc.ctl);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, jc.qc->chans);
+  while (g_hash_table_iter_next(&it, NULL, &v))
+    chan_free(v);
   ev_io_free(&jc.notify_io);
   ev_timer_free(&jc.wake_timer);
   ev_timer_free(&jc.house_timer);

@@ -559,6 +559,7 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       qenv *e = qenv_new();
       e->channel = g_strdup(channel);
       e->source = g_strdup(source);
+      g_free(e->sender);
       e->sender = g_strdup(argv[i + 1]);
       e->priority = prio;
       e->ret = ret;
