@@ -174,11 +174,17 @@ static jc_job *job_start(jc_chan *c) {
               g_strerror(errno));
     return NULL;
   }
-  const char *argv[] = {"cursus", "--config", jc.d->cfg->dir,
-                        jc.d->log_stderr ? "--log-stderr" : "channel-job",
-                        jc.d->log_stderr ? "channel-job" : c->qc->name,
-                        jc.d->log_stderr ? c->qc->name : NULL, NULL};
-  pid_t pid = proc_spawn_self((char *const *)argv, sv[1], &error);
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, "cursus");
+  g_ptr_array_add(argv, "--config");
+  g_ptr_array_add(argv, jc.d->cfg->dir);
+  if (jc.d->log_stderr)
+    g_ptr_array_add(argv, "--log-stderr");
+  g_ptr_array_add(argv, "channel-job");
+  g_ptr_array_add(argv, c->qc->name);
+  g_ptr_array_add(argv, NULL);
+  pid_t pid = proc_spawn_self((char *const *)argv->pdata, sv[1], &error);
+  g_ptr_array_free(argv, TRUE);
   close(sv[1]);
   if (pid < 0) {
     log_error("channel %s: cannot start a job: %s", c->qc->name, error);
@@ -267,7 +273,7 @@ static void handle_result(jc_job *j, const jobproto_result *r) {
   q->busy--;
   switch (r->outcome) {
   case JOB_DONE:
-    q->delivered++;
+    q->done++;
     qcache_remove(jc.qc, e);
     return;
   case JOB_DEFERRED:

@@ -62,14 +62,16 @@ static ares_channel resolver_new(const route_config *cfg, char **error_r) {
 static void wait_done(ares_channel ch) {
   for (;;) {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-    int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+    /* the bit mask read as unsigned: c-ares's own macros shift into the
+     * sign bit */
+    unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
     struct pollfd pfd[ARES_GETSOCK_MAXNUM];
     nfds_t n = 0;
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+    for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
       short ev = 0;
-      if (ARES_GETSOCK_READABLE(bits, i))
+      if ((bits >> i) & 1u)
         ev |= POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bits, i))
+      if ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
         ev |= POLLOUT;
       if (ev == 0)
         continue;
