@@ -9,9 +9,12 @@ lookup a search on the server: "cold") and the in-process cache ("warm").
 Run from the build directory (or set CURSUS_BUILDDIR).  Each figure is
 bench/dirbench inside one process, as a worker would make the lookups:
 "lookup" is one directory lookup by address, "resolve" the whole address
-resolution of the MTA (domain, entry, status, delivery options).  For
-slapd the CPU seconds of slapd and of dirbench are printed side by side:
-when slapd's CPU is the limit, the lookups are bound by slapd, not by us.
+resolution of the MTA (domain, entry, status, delivery options).
+"per cpu-s" divides by the CPU time dirbench used (the lookups one core
+makes per second: on a shared machine the wall-clock rates depend on the
+neighbours).  For slapd the CPU seconds of dirbench and of slapd are
+printed side by side: when slapd's is the larger, the lookups are bound by
+slapd, not by us.
 """
 import argparse
 import os
@@ -83,8 +86,9 @@ def cpu_of(pid):
 
 
 def row(name, mode, threads, r, extra=""):
-    print("%-28s %-8s %7d %12.0f %14.0f %9.2f %s" % (
-        name, mode, threads, r["rate"], r["per_thread"], r["cpu"], extra))
+    per_cpu = r["done"] / r["cpu"] if r["cpu"] > 0 else 0
+    print("%-28s %-8s %7d %12.0f %14.0f %12.0f %s" % (
+        name, mode, threads, r["rate"], r["per_thread"], per_cpu, extra))
     sys.stdout.flush()
 
 
@@ -112,9 +116,9 @@ def main():
                           os.path.getsize(data) / 1e6, time.time() - t0))
         print("machine: %d CPU(s); %d s per figure\n" % (
             os.cpu_count(), args.seconds))
-        print("%-28s %-8s %7s %12s %14s %9s" % (
+        print("%-28s %-8s %7s %12s %14s %12s" % (
             "directory", "mode", "threads", "lookups/s", "per thread/s",
-            "cpu s"))
+            "per cpu-s"))
 
         # ---- embedded LDIF
         srv = Server(os.path.join(tmp, "ldif"), conf_extra=(
@@ -155,7 +159,8 @@ def main():
                         r = dirbench(srv.config, alist, mode, n, args.seconds,
                                      warm=warm)
                         used = cpu_of(s.proc.pid) - before
-                        row(label, mode, n, r, "slapd cpu s %.2f" % used)
+                        row(label, mode, n, r, "(ours %.1f cpu-s, slapd "
+                            "%.1f cpu-s)" % (r["cpu"], used))
         finally:
             s.stop()
     finally:

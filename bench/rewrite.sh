@@ -13,7 +13,8 @@
 #   3. an LDAP URL rule ($]ldap:///...[) served by map_ldap from a real
 #      slapd holding 10,000 users: the first pass is cold (every lookup
 #      goes to slapd), the next ones warm (answered by map_ldap's cache).
-# Figures are printed; nothing is asserted.
+# Figures are printed; nothing is asserted.  With KEEP=1 the temporary
+# directory (configuration, address files) is left for profiling.
 set -eu
 
 B=$(cd "${1:-.}" && pwd)
@@ -32,7 +33,7 @@ T=$(mktemp -d /tmp/cursus-bench-rewrite.XXXXXX)
 SLAPD_PID=""
 cleanup() {
   [ -n "$SLAPD_PID" ] && kill "$SLAPD_PID" 2>/dev/null || true
-  rm -rf "$T"
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT INT TERM
 C="$T/config"
@@ -112,14 +113,35 @@ chmod 644 "$C"/*
 "$CURSUS" --config "$C" cnbuild >/dev/null
 "$CURSUS" --config "$C" config check --quiet
 
-rate() { sed -n 's/.*: \([0-9]*\) rewrites\/s (\([0-9]*\) failed)/\1 \2/p' | tail -n "$1"; }
-echo "Cursus rewrite benchmark ($(nproc) CPUs, bench pinned to CPU 0: ${PIN:-no taskset})"
-r=$($PIN "$BENCH" "$C" "$T/rules.txt" 3 | rate 1)
-printf '  %-58s %10s rewrites/s  (%s failed)\n' "1,000 rules, 100,000 addresses" $r
-r=$($PIN "$BENCH" "$C" "$T/table.txt" 3 | rate 1)
-printf '  %-58s %10s rewrites/s  (%s failed)\n' "100,000-entry compiled table (cnbuild image)" $r
+# rate N: "wall cpu failed" of the Nth-last pass line
+rate() {
+  sed -n 's/.*s: \([0-9]*\) rewrites\/s, \([0-9]*\) per CPU second (\([0-9]*\) failed)/\1 \2 \3/p' |
+    tail -n "$1" | head -n 1
+}
+show() {
+  set -- "$1" $2
+  printf '  %-52s %9s/s wall %9s/s per CPU s  (%s failed)\n' "$1" "$2" "$3" "$4"
+}
+echo "Cursus rewrite benchmark: resolve_recipient() without expansion"
+echo "($(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); single-threaded runs pinned to CPU 0${PIN:+ with taskset})"
+show "1,000 rules, 100,000 addresses" "$($PIN "$BENCH" "$C" "$T/rules.txt" 3 | rate 1)"
+show "100,000-entry compiled table (cnbuild)" "$($PIN "$BENCH" "$C" "$T/table.txt" 3 | rate 1)"
 out=$($PIN "$BENCH" "$C" "$T/ldap.txt" 4)
-cold=$(echo "$out" | rate 4 | head -n 1)
-warm=$(echo "$out" | rate 1)
-printf '  %-58s %10s rewrites/s  (%s failed)\n' "LDAP URL rule, cold (10,000 distinct lookups to slapd)" $cold
-printf '  %-58s %10s rewrites/s  (%s failed)\n' "LDAP URL rule, warm (map_ldap cache)" $warm
+show "LDAP URL rule, cold (10,000 lookups to slapd)" "$(echo "$out" | rate 4)"
+show "LDAP URL rule, warm (map_ldap cache)" "$(echo "$out" | rate 1)"
+kill "$SLAPD_PID"; wait "$SLAPD_PID" 2>/dev/null || true
+slapd -f "$T/ldap/slapd.conf" -h "ldap://127.0.0.1:$LDAP_PORT/" -d 0 >/dev/null 2>&1 &
+SLAPD_PID=$!
+sleep 0.5
+show "LDAP URL rule, cold, 8 lookup threads" "$("$BENCH" "$C" "$T/ldap.txt" 1 8 | rate 1)"
+# what slapd answers on one connection, for scale (ldapsearch -f)
+if command -v ldapsearch >/dev/null; then
+  head -n 1000 "$T/ldap.txt" | sed 's/@ldap.example$//' > "$T/uids.txt"
+  s0=$(date +%s.%N)
+  ldapsearch -x -H "ldap://127.0.0.1:$LDAP_PORT" -b ou=people,dc=example \
+    -f "$T/uids.txt" "(mail=%s@ldap.example)" description >/dev/null
+  s1=$(date +%s.%N)
+  printf '  %-52s %9.0f/s wall  (reference: the server alone)\n' \
+    "slapd: ldapsearch -f, 1,000 searches, one connection" \
+    "$(echo "1000 / ($s1 - $s0)" | bc -l)"
+fi

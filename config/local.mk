@@ -9,7 +9,9 @@ CONFIG_FILES = \
 	config/imta.cnf \
 	config/dispatcher.cnf \
 	config/job_controller.cnf \
-	config/mappings
+	config/mappings \
+	config/aliases \
+	config/directory.ldif
 CONFIG_GENERATED = config/cursus.conf
 EXTRA_DIST += $(CONFIG_FILES) config/cursus.conf.in
 CLEANFILES += $(CONFIG_GENERATED)
@@ -50,4 +52,3 @@ uninstall-local:
 # directory of the embedded default
 cursusldapdir = $(datadir)/cursus/ldap
 dist_cursusldap_DATA = config/ldap/cursus.schema config/ldap/cursus.ldif
-EXTRA_DIST += config/directory.ldif

@@ -12,3 +12,8 @@ include $(srcdir)/modules/map_ldap/local.mk
 include $(srcdir)/modules/channel_smtp/local.mk
 include $(srcdir)/modules/channel_store/local.mk
 include $(srcdir)/modules/auth_sasl/local.mk
+include $(srcdir)/modules/channel_autoreply/local.mk
+include $(srcdir)/modules/channel_bitbucket/local.mk
+include $(srcdir)/modules/channel_file/local.mk
+include $(srcdir)/modules/channel_pipe/local.mk
+include $(srcdir)/modules/channel_reprocess/local.mk

@@ -141,6 +141,16 @@ static void configure(jc_chan *c) {
       jobccnf_channel_int(cfg->jobc, name, "DELIVERY_TIMEOUT", 3600) * 1000;
 }
 
+/* chan_free - the controller's state of channel Q */
+static void chan_free(qc_chan *q) {
+  jc_chan *c = q->data;
+  if (c == NULL)
+    return;
+  g_ptr_array_free(c->jobs, TRUE);
+  g_free(c);
+  q->data = NULL;
+}
+
 static jc_chan *chan_of(qc_chan *q) {
   if (q->data == NULL) {
     jc_chan *c = g_new0(jc_chan, 1);
@@ -164,11 +174,17 @@ static jc_job *job_start(jc_chan *c) {
               g_strerror(errno));
     return NULL;
   }
-  const char *argv[] = {"cursus", "--config", jc.d->cfg->dir,
-                        jc.d->log_stderr ? "--log-stderr" : "channel-job",
-                        jc.d->log_stderr ? "channel-job" : c->qc->name,
-                        jc.d->log_stderr ? c->qc->name : NULL, NULL};
-  pid_t pid = proc_spawn_self((char *const *)argv, sv[1], &error);
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, "cursus");
+  g_ptr_array_add(argv, "--config");
+  g_ptr_array_add(argv, jc.d->cfg->dir);
+  if (jc.d->log_stderr)
+    g_ptr_array_add(argv, "--log-stderr");
+  g_ptr_array_add(argv, "channel-job");
+  g_ptr_array_add(argv, c->qc->name);
+  g_ptr_array_add(argv, NULL);
+  pid_t pid = proc_spawn_self((char *const *)argv->pdata, sv[1], &error);
+  g_ptr_array_free(argv, TRUE);
   close(sv[1]);
   if (pid < 0) {
     log_error("channel %s: cannot start a job: %s", c->qc->name, error);
@@ -257,7 +273,7 @@ static void handle_result(jc_job *j, const jobproto_result *r) {
   q->busy--;
   switch (r->outcome) {
   case JOB_DONE:
-    q->delivered++;
+    q->done++;
     qcache_remove(jc.qc, e);
     return;
   case JOB_DEFERRED:
@@ -592,7 +608,7 @@ int cmd_job_controller(cmd_ctx *ctx) {
   uint64_t t0 = now_ms();
   unsigned n = qcache_rebuild(jc.qc, d.cfg->queue_dir,
                               d.cfg->jobc->rebuild_parallel_channel);
-  log_info("queue cache rebuilt: %u message(s) in %" G_GUINT64_FORMAT " ms", n,
+  log_notice("queue cache rebuilt: %u message(s) in %" G_GUINT64_FORMAT " ms", n,
            now_ms() - t0);
   jc.ctl = jobctl_listen(d.loop, d.cfg->run_dir, jc.qc, describe_jobs,
                          after_control, NULL, &error);
@@ -619,23 +635,16 @@ int cmd_job_controller(cmd_ctx *ctx) {
     on_child(&d);
   }
   jobctl_close(&jc.ctl);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, jc.qc->chans);
+  while (g_hash_table_iter_next(&it, NULL, &v))
+    chan_free(v);
   ev_io_free(&jc.notify_io);
   ev_timer_free(&jc.wake_timer);
   ev_timer_free(&jc.house_timer);
   ev_timer_free(&jc.synch_timer);
   close(jc.notify_fd);
-  /* the controller's state of each channel, then the cache */
-  GHashTableIter it;
-  gpointer key, value;
-  g_hash_table_iter_init(&it, jc.qc->chans);
-  while (g_hash_table_iter_next(&it, &key, &value)) {
-    jc_chan *c = ((qc_chan *)value)->data;
-    if (c == NULL)
-      continue;
-    g_ptr_array_free(c->jobs, TRUE);
-    g_free(c);
-    ((qc_chan *)value)->data = NULL;
-  }
   qcache_free(&jc.qc);
   g_hash_table_destroy(jc.jobs);
   g_hash_table_destroy(jc.pools);

@@ -278,12 +278,13 @@ char *autoreply_compose(const autoreply_case *c, size_t *len_r) {
   return out;
 }
 
-/* read_content - up to MAX_READ octets of FD from offset 0 */
-static char *read_content(int fd, uint64_t size, size_t *len_r) {
+/* read_content - up to MAX_READ octets of FD from OFFSET */
+static char *read_content(int fd, uint64_t offset, uint64_t size,
+                          size_t *len_r) {
   size_t want = (size_t)MIN(size, (uint64_t)MAX_READ), got = 0;
   char *buf = g_malloc(want + 1);
   while (got < want) {
-    ssize_t n = pread(fd, buf + got, want - got, (off_t)got);
+    ssize_t n = pread(fd, buf + got, want - got, (off_t)(offset + got));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -302,15 +303,17 @@ static const char *set_error(char *msg) {
   return msg;
 }
 
-/* enqueue - send the reply REPLY to SENDER through the host's queue */
-static int enqueue(cursus_module_ctx *ctx, const char *sender,
-                   const char *reply, size_t len, const char **error_r) {
+/* enqueue - send the reply REPLY to SENDER through the host's queue, as
+ * coming from CHANNEL */
+static int enqueue(cursus_module_ctx *ctx, const char *channel,
+                   const char *sender, const char *reply, size_t len,
+                   const char **error_r) {
   const cursus_queue_ops *q = host_table()->queue;
   if (q == NULL || q->enqueue_begin == NULL) {
     *error_r = "no queue in this process to send the autoreply through";
     return CURSUS_TEMPFAIL;
   }
-  cursus_enqueue *e = q->enqueue_begin(ctx, "autoreply", "", error_r);
+  cursus_enqueue *e = q->enqueue_begin(ctx, channel, "", error_r);
   if (e == NULL)
     return CURSUS_TEMPFAIL;
   const char *id = NULL;
@@ -327,20 +330,29 @@ static int enqueue(cursus_module_ctx *ctx, const char *sender,
   return rc;
 }
 
+/* route_stripped - ADDRESS without a leading source route ("@autoreply-
+ * daemon:carol@example.com" is carol@example.com) */
+static const char *route_stripped(const char *address) {
+  const char *colon = *address == '@' ? strchr(address, ':') : NULL;
+  return colon != NULL ? colon + 1 : address;
+}
+
 int autoreply_handle(cursus_module_ctx *ctx, const cursus_autoreply_msg *msg,
                      const char **error_r) {
   const dir_settings *s = dir_settings_get();
   dir_user *u = NULL;
   char *error = NULL;
-  int rc = dir_find_user(msg->recipient, 0, &u, &error);
+  const char *recipient = route_stripped(msg->recipient);
+  int rc = dir_find_user(recipient, 0, &u, &error);
   if (rc != CURSUS_OK) {
     *error_r = set_error(error != NULL ? error
                                        : g_strdup_printf("no user %s",
-                                                         msg->recipient));
+                                                         recipient));
     return rc == CURSUS_NONE ? CURSUS_NONE : CURSUS_TEMPFAIL;
   }
   size_t len = 0;
-  char *data = read_content(msg->content_fd, msg->content_size, &len);
+  char *data = read_content(msg->content_fd, msg->content_offset,
+                            msg->content_size, &len);
   GMimeMessage *m = autoreply_parse(data, len);
   const cursus_entry *dom = u->domain != NULL ? u->domain->entry : NULL;
   autoreply_case c = {u->entry, u->domain != NULL ? u->domain->name : NULL,
@@ -363,7 +375,8 @@ int autoreply_handle(cursus_module_ctx *ctx, const cursus_autoreply_msg *msg,
     } else {
       size_t rlen;
       char *reply = autoreply_compose(&c, &rlen);
-      rc = enqueue(ctx, msg->sender, reply, rlen, error_r);
+      rc = enqueue(ctx, msg->channel != NULL ? msg->channel : "autoreply",
+                   msg->sender, reply, rlen, error_r);
       if (rc != CURSUS_OK)
         arstate_release(s->autoreply_db, u->id, msg->sender, prev);
       else

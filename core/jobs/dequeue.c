@@ -58,8 +58,11 @@ static void fail_pending(dequeue_ctx *dq, qmsg *q, const char *code,
     char *combined = NULL;
     if (r->diag != NULL) /* say what the last attempt met */
       diag_text = combined = g_strdup_printf("%s; last error: %s", text, r->diag);
-    if (qmsg_result(q, i, QSTATE_FAILED, code, diag_text, r->remote, &error) !=
-        CURSUS_OK) {
+    /* qmsg_result replaces r->remote: pass a copy */
+    char *remote = g_strdup(r->remote);
+    int rc = qmsg_result(q, i, QSTATE_FAILED, code, diag_text, remote, &error);
+    g_free(remote);
+    if (rc != CURSUS_OK) {
       log_error("%s", error);
       g_free(error);
     } else {

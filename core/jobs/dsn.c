@@ -62,6 +62,23 @@ static char *one_line(const char *text) {
   return s;
 }
 
+/* smtp_reply_in - the SMTP reply a diagnostic quotes ("host said: 550
+ * 5.1.1 ... (in reply to RCPT TO)"), cut in place, or NULL */
+static const char *smtp_reply_in(char *d) {
+  char *p = g_ascii_isdigit(d[0]) ? d : strstr(d, " said: ");
+  if (p == NULL)
+    return NULL;
+  if (p != d)
+    p += 7;
+  if (!g_ascii_isdigit(p[0]) || !g_ascii_isdigit(p[1]) ||
+      !g_ascii_isdigit(p[2]) || (p[3] != ' ' && p[3] != '\0'))
+    return NULL;
+  char *tail = g_strrstr(p, " (in reply to ");
+  if (tail != NULL)
+    *tail = '\0';
+  return p;
+}
+
 static char *status_fields(const dsn_report *r) {
   GString *s = g_string_new(NULL);
   char *date = rfc822_date(r->arrival);
@@ -85,8 +102,11 @@ static char *status_fields(const dsn_report *r) {
       g_string_append_printf(s, "Remote-MTA: dns; %s\r\n", rc->remote);
     if (rc->diag != NULL && *rc->diag != '\0') {
       char *d = one_line(rc->diag);
-      g_string_append_printf(s, "Diagnostic-Code: %s; %s\r\n",
-                             g_ascii_isdigit(d[0]) ? "smtp" : "x-cursus", d);
+      const char *reply = smtp_reply_in(d);
+      if (reply != NULL)
+        g_string_append_printf(s, "Diagnostic-Code: smtp; %s\r\n", reply);
+      else
+        g_string_append_printf(s, "Diagnostic-Code: x-cursus; %s\r\n", d);
       g_free(d);
     }
     if (rc->last_attempt > 0) {

@@ -40,7 +40,9 @@ bool jobproto_parse_result(const char *buf, size_t len, jobproto_result *r) {
     return rest[1] == '\0';
   case 'Q':
     r->outcome = JOB_DEFERRED;
-    if (rest[1] != ' ')
+    if (rest[1] != ' ' || rest[2] == '\0' ||
+        strspn(rest + 2, "0123456789") != strlen(rest + 2) ||
+        strlen(rest + 2) > 18)
       return false;
     r->next_retry = g_ascii_strtoll(rest + 2, NULL, 10);
     return true;

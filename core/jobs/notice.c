@@ -85,13 +85,15 @@ static int enqueue_notice(const char *source, const char *to, GBytes *content,
     rc = q->enqueue_write(enq, data, len, &err);
   if (rc == CURSUS_OK)
     rc = q->enqueue_commit(enq, &id, &err);
-  if (rc != CURSUS_OK)
+  if (rc == CURSUS_OK)
+    log_info("notice to <%s> queued as %s", to, id);
+  else if (rc == CURSUS_PERMFAIL) /* retrying cannot help: say so, go on */
+    log_error("notice to <%s> refused: %s; it is dropped", to,
+              err != NULL ? err : "unknown error");
+  else
     *error_r = g_strdup_printf("cannot enqueue the notice to <%s>: %s", to,
                                err != NULL ? err : "unknown error");
-  else
-    log_info("notice to <%s> queued as %s", to, id);
   q->enqueue_free(&enq);
-  /* a notice the directory refuses for good cannot be helped by retries */
   return rc == CURSUS_PERMFAIL ? CURSUS_OK : rc;
 }
 

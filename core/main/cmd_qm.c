@@ -417,7 +417,7 @@ static int qm_table(qm_ctx *q, const char *what) {
            "FOR(s)", "INFLIGHT", "DONE", "AGE(s)");
   else
     printf("%-14s %7s %7s %7s %5s %5s %9s %9s %9s %7s\n", "CHANNEL", "QUEUED",
-           "READY", "DELAYED", "HELD", "BUSY", "ENQUEUED", "DELIVERED",
+           "READY", "DELAYED", "HELD", "BUSY", "ENQUEUED", "DONE",
            "DEFERRED", "ERRORS");
   for (guint i = 0; i < l->len; i++) {
     char **f = g_strsplit(l->pdata[i], " ", 0);
@@ -490,6 +490,7 @@ static unsigned parse_notify(const char *v, bool *bad_r) {
 
 static int qm_inject(qm_ctx *q, int argc, char **argv) {
   unsigned count = 1, notify = 0;
+  bool orcpt = false;
   const char *source = NULL, *envid = NULL;
   cursus_ret ret = CURSUS_RET_DEFAULT;
   cursus_priority prio = CURSUS_PRIORITY_NORMAL;
@@ -497,7 +498,10 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
   int i = 1;
   for (; i + 1 < argc && argv[i][0] == '-' && !bad; i += 2) {
     const char *o = argv[i], *v = argv[i + 1];
-    if (strcmp(o, "-count") == 0)
+    if (strcmp(o, "-orcpt") == 0) { /* a flag: no value */
+      orcpt = true;
+      i--;
+    } else if (strcmp(o, "-count") == 0)
       count = (unsigned)atoi(v);
     else if (strcmp(o, "-source") == 0)
       source = v;
@@ -517,7 +521,7 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
   if (bad || argc - i < 3 || count == 0) {
     fprintf(stderr, "usage: cursus qm inject [-count N] [-source CHANNEL] "
                     "[-notify NEVER|SUCCESS,FAILURE,DELAY] [-ret FULL|HDRS] "
-                    "[-envid ID] [-priority urgent|normal|non-urgent] "
+                    "[-envid ID] [-orcpt] [-priority urgent|normal|non-urgent] "
                     "CHANNEL SENDER RECIPIENT... < MESSAGE\n");
     return 2;
   }
@@ -555,6 +559,7 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       qenv *e = qenv_new();
       e->channel = g_strdup(channel);
       e->source = g_strdup(source);
+      g_free(e->sender);
       e->sender = g_strdup(argv[i + 1]);
       e->priority = prio;
       e->ret = ret;
@@ -563,8 +568,11 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       e->arrival_us = g_get_real_time();
       e->size = qbody_size(b);
       e->crc = qbody_crc(b);
-      for (int r = i + 2; r < argc; r++)
-        qenv_add_rcpt(e, argv[r], argv[r], NULL, NULL, notify);
+      for (int r = i + 2; r < argc; r++) {
+        char *oc = orcpt ? g_strdup_printf("rfc822;%s", argv[r]) : NULL;
+        qenv_add_rcpt(e, argv[r], argv[r], oc, NULL, notify);
+        g_free(oc);
+      }
       char id[QUEUE_ID_LEN + 1];
       queue_new_id(id);
       char *name = g_strdup_printf("%s.01", id);

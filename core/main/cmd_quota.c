@@ -15,6 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* str_cmp - g_ptr_array_sort comparison of strings */
+static gint str_cmp(gconstpointer a, gconstpointer b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 typedef struct quota_opts {
   const char *user;
   const char *domain;
@@ -56,7 +61,7 @@ static int run_quota(store_tool *t, const quota_opts *o) {
     g_ptr_array_free(users, TRUE);
     return 1;
   }
-  g_ptr_array_sort(users, (GCompareFunc)(void *)g_strcmp0);
+  g_ptr_array_sort(users, str_cmp);
   cursus_store_policy pol = {.size = sizeof(pol)};
   store_policy(&pol);
   printf("%-32s %12s %12s %4s %10s %10s %4s  %s\n", "USER", "USED(KB)",
@@ -132,15 +137,15 @@ int cmd_quota(cmd_ctx *ctx) {
       o.domain = ctx->argv[++i];
     else if (strcmp(a, "-w") == 0 || strcmp(a, "--over-threshold") == 0)
       o.over_threshold = true;
-    else if (strcmp(a, "-f") == 0 || strcmp(a, "--over-quota") == 0)
+    else if (strcmp(a, "-o") == 0 || strcmp(a, "--over-quota") == 0)
       o.over_quota = true;
     else if (strcmp(a, "-n") == 0 || strcmp(a, "--notify") == 0)
       o.notify = true;
     else {
       fprintf(stderr,
-              "usage: cursus quota [-u USER] [-d DOMAIN] [-w] [-f] [-n]\n"
+              "usage: cursus quota [-u USER] [-d DOMAIN] [-w] [-o] [-n]\n"
               "  -w only users at or above [store] quota_warn\n"
-              "  -f only users over quota\n"
+              "  -o only users over quota\n"
               "  -n send the warnings that are due\n");
       return 2;
     }

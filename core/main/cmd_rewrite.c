@@ -9,6 +9,7 @@
 #include "build-config.h"
 #include "commands.h"
 #include "config/config.h"
+#include "dir/dir.h"
 #include "mapping/access.h"
 #include "mta/mtacfg.h"
 #include "mta/resolve.h"
@@ -18,6 +19,7 @@
 #include <string.h>
 
 typedef struct rw_opts {
+  const char *tag;
   const char *source;
   const char *destination;
   const char *from;
@@ -86,6 +88,7 @@ static bool test_one(const mtacfg *m, const rw_opts *o, const char *address) {
   GString *trace = g_string_new(NULL);
   resolve_params p = {.source_channel = o->source,
                       .sender = o->from,
+                      .tag = o->tag,
                       .flags = (o->reprocess ? RESOLVE_REPROCESS : 0) |
                                (o->noexpand ? RESOLVE_NO_EXPAND : 0) |
                                (o->nomapping ? RESOLVE_NO_MAPPING : 0),
@@ -166,6 +169,8 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
       o.destination = v;
     else if ((v = opt_value(ctx, &i, "--from")) != NULL)
       o.from = v;
+    else if ((v = opt_value(ctx, &i, "--tag")) != NULL)
+      o.tag = v;
     else if (strcmp(a, "--noimage") == 0)
       o.noimage = true;
     else if (strcmp(a, "--noexpand") == 0)
@@ -188,6 +193,17 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
   config *cfg = cmd_load_config(ctx, CURSUS_PROC_TOOL, &mods, false);
   if (cfg == NULL) {
     g_ptr_array_free(o.addresses, TRUE);
+    return 1;
+  }
+  /* the directory decides hosted domains and users, as in the server */
+  char *dir_error = NULL;
+  if (dir_service_wanted(cfg) && !dir_service_start(cfg, mods, &dir_error)) {
+    fprintf(stderr, "cursus test-rewrite: %s\n", dir_error);
+    g_free(dir_error);
+    g_ptr_array_free(o.addresses, TRUE);
+    config_set_current(NULL);
+    config_unref(&cfg);
+    modreg_free(&mods);
     return 1;
   }
   const mtacfg *m = mtacfg_of(cfg);
@@ -228,6 +244,7 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
   g_free(from_error);
   g_free(default_from);
   g_ptr_array_free(o.addresses, TRUE);
+  dir_service_stop();
   config_set_current(NULL);
   config_unref(&cfg);
   modreg_free(&mods);

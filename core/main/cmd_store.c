@@ -19,6 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* str_cmp - g_ptr_array_sort comparison of strings */
+static gint str_cmp(gconstpointer a, gconstpointer b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* the acting id of admin sessions that are no particular user's */
 #define ADMIN_ID "cursus-admin"
 
@@ -118,6 +123,17 @@ cursus_store_user *admin_open_user(store_tool *t, const char *user,
   cursus_store_user *u = NULL;
   const char *error;
   int r = store_user_open(user, flags | CURSUS_STORE_USER_ADMIN, &u, &error);
+  if (r == CURSUS_OK && !g_str_equal(user, ADMIN_ID) &&
+      !(flags & CURSUS_STORE_USER_CREATE)) {
+    /* an admin session exists without a store: is there one? */
+    cursus_store_status s = {.size = sizeof(s),
+                             .items = CURSUS_STORE_STATUS_MESSAGES};
+    if (t->ops->mailbox_status(u, "INBOX", &s, &error) != CURSUS_OK &&
+        t->ops->user_last_error(u) == CURSUS_STORE_E_NOTFOUND) {
+      t->ops->user_close(&u);
+      r = CURSUS_NONE;
+    }
+  }
   if (r == CURSUS_NONE)
     fprintf(stderr, "cursus: %s has no mailboxes\n", user);
   else if (r != CURSUS_OK)
@@ -246,7 +262,7 @@ static int mbox_list(store_tool *t, int argc, char **argv) {
     g_ptr_array_free(users, TRUE);
     return fail(t, NULL, 1, "listing users", error);
   }
-  g_ptr_array_sort(users, (GCompareFunc)(void *)g_strcmp0);
+  g_ptr_array_sort(users, str_cmp);
   int rc = 0;
   for (guint i = 0; i < users->len; i++) {
     cursus_store_user *u = admin_open_user(t, users->pdata[i], 0);
@@ -606,6 +622,115 @@ static int mbox_expunge(store_tool *t, int argc, char **argv) {
   return store_tool_exit(rc);
 }
 
+/* read_all - FILE ("-" or NULL: standard input) */
+static GBytes *read_all(const char *file) {
+  if (file != NULL && strcmp(file, "-") != 0) {
+    GError *err = NULL;
+    GMappedFile *m = g_mapped_file_new(file, FALSE, &err);
+    if (m == NULL) {
+      fprintf(stderr, "cursus: %s\n", err->message);
+      g_error_free(err);
+      return NULL;
+    }
+    GBytes *b = g_mapped_file_get_bytes(m);
+    g_mapped_file_unref(m);
+    return b;
+  }
+  GByteArray *a = g_byte_array_new();
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+    g_byte_array_append(a, (const guint8 *)buf, (guint)n);
+  return g_byte_array_free_to_bytes(a);
+}
+
+static uint32_t flag_bit(const char *name) {
+  static const char *names[] = {"\\Seen", "\\Answered", "\\Flagged",
+                                "\\Deleted", "\\Draft"};
+  for (int i = 0; i < 5; i++)
+    if (g_ascii_strcasecmp(name, names[i]) == 0 ||
+        g_ascii_strcasecmp(name, names[i] + 1) == 0)
+      return 1u << i;
+  return 0;
+}
+
+static int mbox_append(store_tool *t, int argc, char **argv) {
+  const char *name = NULL, *file = NULL;
+  uint32_t flags = 0;
+  GPtrArray *keywords = g_ptr_array_new();
+  unsigned options = 0;
+  int rc = 2;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--flag") == 0 && i + 1 < argc) {
+      uint32_t f = flag_bit(argv[++i]);
+      if (f != 0)
+        flags |= f;
+      else
+        g_ptr_array_add(keywords, argv[i]);
+    } else if (strcmp(argv[i], "--ignore-quota") == 0) {
+      options |= CURSUS_STORE_TARGET_IGNORE_QUOTA;
+    } else if (name == NULL && argv[i][0] != '-') {
+      name = argv[i];
+    } else if (file == NULL && argv[i][0] != '-' ) {
+      file = argv[i];
+    } else if (strcmp(argv[i], "-") == 0 && file == NULL) {
+      file = "-";
+    } else {
+      name = NULL;
+      break;
+    }
+  }
+  g_ptr_array_add(keywords, NULL);
+  named m;
+  GBytes *data = NULL;
+  if (name == NULL) {
+    fprintf(stderr, "usage: cursus mbox append NAME [--flag FLAG]... "
+                    "[--ignore-quota] [FILE]\n"
+                    "  appends the message in FILE (standard input when "
+                    "none) to NAME\n");
+    goto out;
+  }
+  if ((rc = named_open(t, name, &m)) != 0)
+    goto out;
+  data = read_all(file);
+  rc = 1;
+  if (data != NULL) {
+    const char *error;
+    gsize len;
+    const char *bytes = g_bytes_get_data(data, &len);
+    cursus_store_append_params p = {.size = sizeof(p), .size_hint = len,
+                                    .flags = CURSUS_STORE_APPEND_FIX_EOL};
+    cursus_store_append *a = t->ops->append_begin(t->store, &p, &error);
+    cursus_store_target tg = {.size = sizeof(tg),
+                              .mailbox = m.mbox,
+                              .flags = flags,
+                              .keywords = (const char *const *)keywords->pdata,
+                              .options = options};
+    cursus_store_append_result res = {.size = sizeof(res)};
+    int r = a != NULL ? t->ops->append_target(a, m.u, &tg, &error)
+                      : CURSUS_TEMPFAIL;
+    if (r == CURSUS_OK)
+      r = t->ops->append_write(a, bytes, len, &error);
+    if (r == CURSUS_OK)
+      r = t->ops->append_commit(a, &res, &error);
+    if (r == CURSUS_OK && g_str_equal(m.n.user, ADMIN_ID))
+      printf("appended uid %u to %s (uidvalidity %u)\n", res.uid, name,
+             res.uidvalidity);
+    else if (r == CURSUS_OK)
+      printf("appended uid %u to user/%s/%s (uidvalidity %u)\n", res.uid,
+             m.n.user, res.mailbox, res.uidvalidity);
+    else
+      fail(t, m.u, r, name, error);
+    rc = store_tool_exit(r);
+    t->ops->append_free(&a);
+    g_bytes_unref(data);
+  }
+  named_close(t, &m);
+out:
+  g_ptr_array_free(keywords, TRUE);
+  return rc;
+}
+
 static int mbox_partitions(store_tool *t) {
   size_t n;
   const char *error;
@@ -634,6 +759,8 @@ static void mbox_usage(FILE *f) {
           "  acl NAME [IDENTIFIER RIGHTS]       show or change the ACL\n"
           "  expunge NAME                       remove messages marked "
           "\\Deleted\n"
+          "  append NAME [--flag F]... [FILE]   store a message (standard "
+          "input when no FILE)\n"
           "  move USER PARTITION                move a user while the server "
           "runs\n"
           "  partitions\n"
@@ -651,7 +778,8 @@ int cmd_mbox(cmd_ctx *ctx) {
   } subs[] = {{"list", mbox_list},     {"create", mbox_create},
               {"delete", mbox_delete}, {"rename", mbox_rename},
               {"show", mbox_show},     {"acl", mbox_acl},
-              {"move", mbox_move},     {"expunge", mbox_expunge}};
+              {"move", mbox_move},     {"expunge", mbox_expunge},
+              {"append", mbox_append}};
   const char *sub = ctx->argv[1];
   int found = -1;
   for (size_t i = 0; i < G_N_ELEMENTS(subs); i++)
@@ -681,7 +809,7 @@ int cmd_reconstruct(cmd_ctx *ctx) {
     const char *a = ctx->argv[i];
     if (strcmp(a, "-n") == 0)
       flags |= CURSUS_STORE_RECONSTRUCT_CHECK;
-    else if (strcmp(a, "-f") == 0)
+    else if (strcmp(a, "-F") == 0 || strcmp(a, "--force") == 0)
       flags |= CURSUS_STORE_RECONSTRUCT_FORCE;
     else if (strcmp(a, "-m") == 0)
       flags |= CURSUS_STORE_RECONSTRUCT_MBOXLIST;
@@ -693,8 +821,8 @@ int cmd_reconstruct(cmd_ctx *ctx) {
       g_ptr_array_add(names, (gpointer)a);
     else {
       fprintf(stderr,
-              "usage: cursus reconstruct [-n] [-f] [-m] [-q] [-r] [NAME...]\n"
-              "  -n check only   -f rebuild every index and cache\n"
+              "usage: cursus reconstruct [-n] [-F] [-m] [-q] [-r] [NAME...]\n"
+              "  -n check only   -F rebuild every index and cache\n"
               "  -m rebuild the mailbox list from the partitions\n"
               "  -q recount quota usage   -r NAME and every mailbox below\n"
               "  NAME: user/ID or user/ID/MAILBOX; none: the whole store\n");

@@ -29,8 +29,8 @@ const command commands[] = {
     {"modules", cmd_modules, "[-v]",
      "list the modules found and the files refused", false},
     {"test-rewrite", cmd_test_rewrite,
-     "[--source-channel CH] [--from ADDR] [--noimage] [--noexpand] [-q] "
-     "ADDRESS...",
+     "[--source-channel CH] [--from ADDR] [--tag TAG] [--noimage] "
+     "[--noexpand] [-q] ADDRESS...",
      "show how addresses are rewritten, routed and expanded", false},
     {"test-mapping", cmd_test_mapping, "[--flags AELTDFS] TABLE [INPUT...]",
      "apply a mapping table (or an access table) to inputs", false},
@@ -49,9 +49,9 @@ const command commands[] = {
      "what the directory makes of an address or a login", false},
     {"mbox", cmd_mbox, "list|create|delete|rename|show|acl|move ...",
      "mailboxes and users' stores in the message store", false},
-    {"quota", cmd_quota, "[-u USER] [-d DOMAIN] [-w] [-f] [-n]",
+    {"quota", cmd_quota, "[-u USER] [-d DOMAIN] [-w] [-o] [-n]",
      "quota usage, users over the threshold or quota, warnings", false},
-    {"reconstruct", cmd_reconstruct, "[-n] [-f] [-m] [-q] [-r] [NAME...]",
+    {"reconstruct", cmd_reconstruct, "[-n] [-F] [-m] [-q] [-r] [NAME...]",
      "check and repair the store from its message files", false},
     {"snapshot", cmd_snapshot, "create|list|restore [NAME]|prune KEEP",
      "snapshots of the store's system area and recovery from them", false},

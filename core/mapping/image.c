@@ -171,8 +171,11 @@ static void add_entries(image *img, mapset *ms, map_table *t, GVariant *v,
   while (g_variant_iter_next(&it, "(u&s&s&su)", &index, &pattern, &tmpl,
                              &file, &line)) {
     char *why = NULL;
-    mpattern *pat = pattern_compile(pattern, &why);
-    mtemplate *mt = pat != NULL ? mtemplate_compile(tmpl, &info, &why) : NULL;
+    /* plain entries found by their key need no pattern */
+    mpattern *pat = out == NULL ? pattern_compile(pattern, &why) : NULL;
+    mtemplate *mt = out != NULL || pat != NULL
+                        ? mtemplate_compile(tmpl, &info, &why)
+                        : NULL;
     if (mt == NULL) {
       if (d != NULL)
         diag_error(d, file, line, "compiled image %s: table %s: %s",

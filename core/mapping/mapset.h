@@ -38,7 +38,7 @@ struct image;
 typedef struct map_entry {
   char *pattern_text;
   char *template_text;
-  mpattern *pattern;
+  mpattern *pattern; /* NULL for a plain entry read from the image */
   mtemplate *tmpl;
   const char *file;
   unsigned line;

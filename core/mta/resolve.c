@@ -106,7 +106,9 @@ static char *proper_name(const cnf_channel *ch, const char *address) {
 static void add_entry(resolving *rv, const rewrite_result *rw,
                       const char *errors_to, const char *via) {
   char *address = proper_name(rw->channel, rw->address);
-  char *key = g_strdup_printf("%s\n%s", address, rw->channel->name);
+  char *key = g_strconcat(address, "\n", rw->channel->name, NULL);
+  if (rv->queued == NULL)
+    rv->queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   if (g_hash_table_contains(rv->queued, key)) {
     tracef(rv->p, "  %s on %s: already listed", address, rw->channel->name);
     g_free(key);
@@ -167,6 +169,8 @@ static int expand(resolving *rv, const rewrite_result *rw, unsigned depth,
                   const char *errors_to, const char *via) {
   const mtacfg *m = rv->m;
   bool is_local = rw->channel == mtacfg_local_channel(m);
+  if (rv->chain == NULL)
+    rv->chain = g_ptr_array_new_with_free_func(g_free);
   for (guint i = 0; i < rv->chain->len; i++) {
     if (g_ascii_strcasecmp(rv->chain->pdata[i], rw->address) == 0) {
       GString *loop = g_string_new(NULL);
@@ -246,6 +250,7 @@ static int resolve_address(resolving *rv, const char *address, unsigned depth,
                                      ? REWRITE_REPROCESS
                                      : 0),
                        .source = rv->source,
+                       .tag = depth == 0 ? rv->p->tag : NULL,
                        .trace = rv->p->trace};
   rewrite_result rw;
   int rc = rewrite_address(&m->env, address, &rp, &rw);
@@ -309,8 +314,6 @@ int resolve_recipient(const char *address, const resolve_params *p,
     config_unref(&cfg);
     return res->status;
   }
-  rv.queued = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-  rv.chain = g_ptr_array_new_with_free_func(g_free);
   int rc = resolve_address(&rv, address, 0, NULL, NULL);
   /* members that failed for good are skipped when others resolved */
   if (res->entries->len > 0 && rv.status != CURSUS_TEMPFAIL)
@@ -327,8 +330,10 @@ int resolve_recipient(const char *address, const resolve_params *p,
   }
   res->smtp_code = smtp_code_for(rc, res->error);
   g_free(rv.first_error);
-  g_hash_table_destroy(rv.queued);
-  g_ptr_array_free(rv.chain, TRUE);
+  if (rv.queued != NULL)
+    g_hash_table_destroy(rv.queued);
+  if (rv.chain != NULL)
+    g_ptr_array_free(rv.chain, TRUE);
   config_unref(&cfg);
   return rc;
 }

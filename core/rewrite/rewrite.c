@@ -30,7 +30,9 @@ typedef struct rw_state {
   const rewrite_env *env;
   const rewrite_params *p;
   rw_addr a;
-  char *tag;
+  char *text;    /* the address as it stands (for $A in URLs) */
+  GString *key;  /* lookup key being built */
+  char *tag;     /* lower case */
   char *err_text;
   char err_code[12];
   bool bangs, bang_first;
@@ -296,14 +298,15 @@ typedef struct scan_out {
  * (none applies), or an error */
 static int try_key(rw_state *st, const extraction *x, const char *pattern,
                    const char *h, const char *d, const char *l, scan_out *so) {
-  char *joined = g_strconcat(st->tag, pattern, NULL);
-  char *key = g_ascii_strdown(joined, -1);
-  g_free(joined);
-  GPtrArray *rules = g_hash_table_lookup(st->env->rules->by_key, key);
-  g_free(key);
+  GString *key = st->key;
+  g_string_assign(key, st->tag);
+  g_string_append(key, pattern);
+  for (gsize i = 0; i < key->len; i++)
+    key->str[i] = g_ascii_tolower(key->str[i]);
+  GPtrArray *rules = g_hash_table_lookup(st->env->rules->by_key, key->str);
   if (rules == NULL)
     return RW_FAILED;
-  char *address = addr_text(&st->a);
+  const char *address = st->text;
   rw_subst s = {.user = x->user,
                 .local = x->loc == 'P' || x->loc == 'X' ? x->rest
                                                         : st->a.local,
@@ -345,7 +348,6 @@ static int try_key(rw_state *st, const extraction *x, const char *pattern,
     }
     g_free(error);
   }
-  g_free(address);
   return rc;
 }
 
@@ -375,33 +377,34 @@ static int scan_literal(rw_state *st, const extraction *x, scan_out *so) {
   return rc;
 }
 
-/* scan_name - a host name: exact, then '*' labels and leading dots */
+/* scan_name - a host name: '*' labels and leading dots, then "*.*..." */
 static int scan_name(rw_state *st, const extraction *x, scan_out *so) {
   const char *host = x->host;
+  size_t n = strlen(host);
+  char h[ADDR_DOMAIN_MAX + 1];
+  /* "*." per dropped label, then the rest of the host */
+  char star[2 * ADDR_DOMAIN_MAX + 2];
+  size_t stars = 0;
   int rc = RW_FAILED; /* the host itself was tried by scan */
-  char **labels = g_strsplit(host, ".", -1);
-  guint n = g_strv_length(labels);
-  GString *stars = g_string_new(NULL);
-  for (guint i = 1; i < n && rc == RW_FAILED; i++) {
-    char *suffix = g_strjoinv(".", labels + i);
-    char *h = g_strndup(host, strlen(host) - strlen(suffix) - 1);
-    g_string_append(stars, "*.");
-    char *star_pat = g_strconcat(stars->str, suffix, NULL);
-    char *dot_pat = g_strconcat(".", suffix, NULL);
-    rc = try_key(st, x, star_pat, h, dot_pat, "", so);
+  if (n > ADDR_DOMAIN_MAX)
+    return rc;
+  for (const char *dot = strchr(host, '.'); dot != NULL && rc == RW_FAILED;
+       dot = strchr(dot + 1, '.')) {
+    size_t hl = (size_t)(dot - host);
+    memcpy(h, host, hl);
+    h[hl] = '\0';
+    memcpy(star + stars, "*.", 2);
+    stars += 2;
+    memcpy(star + stars, dot + 1, n - hl);
+    rc = try_key(st, x, star, h, dot, "", so);
     if (rc == RW_FAILED)
-      rc = try_key(st, x, dot_pat, h, dot_pat, "", so);
-    g_free(star_pat);
-    g_free(dot_pat);
-    g_free(h);
-    g_free(suffix);
+      rc = try_key(st, x, dot, h, dot, "", so);
   }
-  if (rc == RW_FAILED && n > 0) {
-    g_string_append_c(stars, '*');
-    rc = try_key(st, x, stars->str, host, "", "", so);
+  if (rc == RW_FAILED) {
+    star[stars] = '*';
+    star[stars + 1] = '\0';
+    rc = try_key(st, x, star, host, "", "", so);
   }
-  g_string_free(stars, TRUE);
-  g_strfreev(labels);
   return rc;
 }
 
@@ -508,7 +511,7 @@ static int step(rw_state *st, rewrite_result *r) {
   }
   if (o->new_tag != NULL) {
     g_free(st->tag);
-    st->tag = g_strdup(o->new_tag);
+    st->tag = g_ascii_strdown(o->new_tag, -1);
     trace(st, "  tag is now \"%s\"", st->tag);
   }
   if (o->error_only) {
@@ -567,7 +570,8 @@ int rewrite_address(const rewrite_env *env, const char *address,
   addr *parsed = NULL;
   char *why = NULL;
   memset(r, 0, sizeof(*r));
-  st.tag = g_strdup(p->tag != NULL ? p->tag : "");
+  st.tag = g_ascii_strdown(p->tag != NULL ? p->tag : "", -1);
+  st.key = g_string_sized_new(128);
   bool bop = p->source != NULL && cnf_channel_has(p->source, "bangoverpercent");
   st.bangs = (env->bang_paths || bop) &&
              !(p->source != NULL && cnf_channel_has(p->source, "percentonly"));
@@ -596,32 +600,49 @@ int rewrite_address(const rewrite_env *env, const char *address,
   }
   addr_free(&parsed);
 
-  GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                           NULL);
+  /* states seen: most addresses take one step, so the set is made on
+   * the second */
+  GHashTable *seen = NULL;
+  char *first = NULL;
   unsigned max = env->max_rewrites > 0 ? env->max_rewrites
                                        : REWRITE_DEFAULT_MAX;
   int rc = 1;
   for (unsigned n = 0; rc > 0; n++) {
-    char *text = addr_text(&st.a);
-    char *state = g_strdup_printf("%s\n%s", st.tag, text);
+    st.text = addr_text(&st.a);
+    char *state = g_strconcat(st.tag, "\n", st.text, NULL);
+    bool again = first != NULL && (seen != NULL
+                                       ? g_hash_table_contains(seen, state)
+                                       : strcmp(first, state) == 0);
     if (n >= max) {
       rc = fail(&st, r, CURSUS_PERMFAIL,
                 g_strdup_printf("5.4.6 rewriting %s did not end after %u "
                                 "steps (rule loop)",
                                 address, max));
-    } else if (g_hash_table_contains(seen, state)) {
+    } else if (again) {
       rc = fail(&st, r, CURSUS_PERMFAIL,
                 g_strdup_printf("5.4.6 rewrite loop: %s comes back to %s "
                                 "(rule %s)",
-                                address, text, where(r->rule)));
+                                address, st.text, where(r->rule)));
     } else {
-      g_hash_table_add(seen, g_strdup(state));
+      if (first == NULL) {
+        first = g_strdup(state);
+      } else {
+        if (seen == NULL) {
+          seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+          g_hash_table_add(seen, g_strdup(first));
+        }
+        g_hash_table_add(seen, g_strdup(state));
+      }
       rc = step(&st, r);
     }
     g_free(state);
-    g_free(text);
+    g_free(st.text);
+    st.text = NULL;
   }
-  g_hash_table_destroy(seen);
+  if (seen != NULL)
+    g_hash_table_destroy(seen);
+  g_free(first);
+  g_string_free(st.key, TRUE);
   addr_clear(&st.a);
   g_free(st.tag);
   g_free(st.err_text);

@@ -56,6 +56,7 @@ typedef struct rt_tok {
 
 struct rw_tmpl {
   GArray *toks;       /* of rt_tok */
+  bool callouts;      /* some token is a call-out */
   unsigned ctl;       /* enum rw_ctl of top-level controls */
   GPtrArray *chan[4]; /* literal arguments of $M $N $Q $C (char*) */
 };
@@ -451,6 +452,11 @@ static rw_tmpl *compile_span(const char *p, const char *end, int mode,
   g_string_free(lit, TRUE);
   rw_tmpl *t = g_new0(rw_tmpl, 1);
   t->toks = toks;
+  for (guint i = 0; i < toks->len; i++) {
+    unsigned char kind = g_array_index(toks, rt_tok, i).kind;
+    if (kind >= RT_MAP && kind <= RT_FN)
+      t->callouts = true;
+  }
   if (top)
     note_static(t);
   return t;
@@ -641,6 +647,18 @@ static bool substitute(ev *e, const rt_tok *k, GString *out) {
 
 static int flatten(ev *e, const rw_tmpl *t, GPtrArray *flat, int depth);
 
+static void tmpl_destroy(void *p) {
+  rw_tmpl *t = p;
+  rw_tmpl_free(&t);
+}
+
+/* own - keep T (a call-out's result) until the evaluation ends */
+static void own(ev *e, rw_tmpl *t) {
+  if (e->owned == NULL)
+    e->owned = g_ptr_array_new_with_free_func(tmpl_destroy);
+  g_ptr_array_add(e->owned, t);
+}
+
 /* eval_arg - a call-out argument as a string */
 static int eval_arg(ev *e, const rw_tmpl *arg, GString *out) {
   char saved_case = e->case_mode;
@@ -786,7 +804,7 @@ static int flatten(ev *e, const rw_tmpl *t, GPtrArray *flat, int depth) {
         g_string_free(result, TRUE);
         return RW_MALFORMED;
       }
-      g_ptr_array_add(e->owned, r);
+      own(e, r);
       g_string_free(result, TRUE);
       int rc2 = flatten(e, r, flat, depth + 1);
       if (rc2 != RW_APPLIED)
@@ -797,7 +815,7 @@ static int flatten(ev *e, const rw_tmpl *t, GPtrArray *flat, int depth) {
     lit->toks = g_array_new(FALSE, TRUE, sizeof(rt_tok));
     rt_tok l = {.kind = RT_LIT, .n = -1, .text = g_string_free(result, FALSE)};
     g_array_append_val(lit->toks, l);
-    g_ptr_array_add(e->owned, lit);
+    own(e, lit);
     g_ptr_array_add(flat, &g_array_index(lit->toks, rt_tok, 0));
   }
   return RW_APPLIED;
@@ -873,12 +891,13 @@ static bool static_checks(ev *e, const rw_tmpl *t) {
 
 /* take_arg - the text of a control's argument: tokens after index I up to
  * a separator or another control; advances *I */
-static bool take_arg(ev *e, GPtrArray *flat, guint *i, GString *arg) {
+static bool take_arg(ev *e, const rt_tok *const *toks, guint n, guint *i,
+                     GString *arg) {
   char saved = e->case_mode;
   e->case_mode = 0;
   bool ok = true;
-  while (*i + 1 < flat->len) {
-    const rt_tok *k = flat->pdata[*i + 1];
+  while (*i + 1 < n) {
+    const rt_tok *k = toks[*i + 1];
     if (k->kind == RT_SEP || k->kind == RT_CTL || k->kind == RT_CTLARG)
       break;
     (*i)++;
@@ -916,10 +935,10 @@ static int domain_check(ev *e, char c, const char *domain) {
   return RW_APPLIED;
 }
 
-/* assemble - cut the evaluated parts into the template form */
-static int assemble(ev *e, GPtrArray *parts, const char *seps,
-                    rw_outcome *out) {
-  unsigned nsep = (unsigned)strlen(seps);
+/* assemble - cut the evaluated text (parts ending at CUTS) into the
+ * template form */
+static int assemble(ev *e, const GString *buf, const size_t *cuts,
+                    const char *seps, unsigned nsep, rw_outcome *out) {
   const char *form = NULL;
   if (nsep == 0)
     form = "the template produced no routing host";
@@ -932,24 +951,28 @@ static int assemble(ev *e, GPtrArray *parts, const char *seps,
     *e->error_r = g_strdup(form);
     return RW_MALFORMED;
   }
-  const char *p[4] = {NULL, NULL, NULL, NULL};
-  for (guint i = 0; i < parts->len && i < 4; i++)
-    p[i] = ((GString *)parts->pdata[i])->str;
-  out->user = g_strdup(p[0]);
-  out->host = g_strdup(p[1]);
+  char *p[4] = {NULL, NULL, NULL, NULL};
+  size_t from = 0;
+  for (unsigned i = 0; i <= nsep; i++) {
+    size_t to = i < nsep ? cuts[i] : buf->len;
+    p[i] = g_strndup(buf->str + from, to - from);
+    from = to;
+  }
+  out->user = p[0];
+  out->host = p[1];
   if (seps[0] == '%') {
     out->repeat = nsep == 1;
     if (nsep == 2) {
-      out->routing = g_strdup(p[2]);
+      out->routing = p[2];
     } else if (nsep == 3) {
-      out->route = g_strdup(p[2]);
-      out->routing = g_strdup(p[3]);
+      out->route = p[2];
+      out->routing = p[3];
     }
   } else if (nsep == 1) {
     out->routing = g_strdup(p[1]);
   } else {
-    out->route = g_strdup(p[2]);
-    out->routing = g_strdup(nsep == 3 ? p[3] : p[2]);
+    out->route = p[2];
+    out->routing = nsep == 3 ? p[3] : g_strdup(p[2]);
   }
   if (*out->host == '\0' || (out->routing != NULL && *out->routing == '\0') ||
       (out->route != NULL && *out->route == '\0')) {
@@ -959,23 +982,23 @@ static int assemble(ev *e, GPtrArray *parts, const char *seps,
   return RW_APPLIED;
 }
 
-static void gstring_free(void *p) { g_string_free(p, TRUE); }
-
-static void tmpl_destroy(void *p) {
-  rw_tmpl *t = p;
-  rw_tmpl_free(&t);
-}
+/* Tokens evaluated without call-outs are read in place; at most this
+ * many, else they are copied to the heap. */
+#define FLAT_STACK 64
 
 int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
                  rw_outcome *out, char **error_r) {
-  ev e = {.s = s, .sit = sit, .error_r = error_r,
-          .owned = g_ptr_array_new_with_free_func(tmpl_destroy)};
-  GPtrArray *flat = g_ptr_array_new();
-  GPtrArray *parts = g_ptr_array_new_with_free_func(gstring_free);
+  ev e = {.s = s, .sit = sit, .error_r = error_r};
+  const rt_tok *stack[FLAT_STACK];
+  const rt_tok *const *toks = stack;
+  guint ntoks = 0;
+  GPtrArray *flat = NULL;
   GPtrArray *lists[4] = {NULL, NULL, NULL, NULL};
-  GPtrArray *domains = g_ptr_array_new_with_free_func(g_free);
-  GString *seps = g_string_new(NULL), *arg = g_string_new(NULL);
-  unsigned ctl = 0;
+  GPtrArray *domains = NULL;
+  GString *buf = g_string_sized_new(64), *arg = NULL;
+  size_t cuts[8];
+  char seps[8];
+  unsigned nsep = 0, ctl = 0;
   int rc = RW_APPLIED;
   bool error_only = true;
 
@@ -984,26 +1007,35 @@ int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
     rc = RW_FAILED;
     goto done;
   }
-  rc = flatten(&e, t, flat, 0);
-  if (rc != RW_APPLIED)
-    goto done;
-  g_ptr_array_add(parts, g_string_new(NULL));
-  for (guint i = 0; i < flat->len && rc == RW_APPLIED; i++) {
-    const rt_tok *k = flat->pdata[i];
-    GString *cur = parts->pdata[parts->len - 1];
+  if (t->callouts || t->toks->len > FLAT_STACK) {
+    flat = g_ptr_array_new();
+    rc = flatten(&e, t, flat, 0);
+    if (rc != RW_APPLIED)
+      goto done;
+    toks = (const rt_tok *const *)flat->pdata;
+    ntoks = flat->len;
+  } else {
+    for (guint i = 0; i < t->toks->len; i++)
+      stack[ntoks++] = &g_array_index(t->toks, rt_tok, i);
+  }
+  for (guint i = 0; i < ntoks && rc == RW_APPLIED; i++) {
+    const rt_tok *k = toks[i];
     switch (k->kind) {
     case RT_LIT:
-      emit(&e, cur, k->text, strlen(k->text), false);
+      emit(&e, buf, k->text, strlen(k->text), false);
       error_only = false;
       break;
     case RT_SEP:
-      g_string_append_c(seps, k->c);
-      g_ptr_array_add(parts, g_string_new(NULL));
+      if (nsep < G_N_ELEMENTS(seps)) {
+        seps[nsep] = k->c;
+        cuts[nsep] = buf->len;
+      }
+      nsep++;
       error_only = false;
       break;
     case RT_SUB:
       error_only = false;
-      if (!substitute(&e, k, cur))
+      if (!substitute(&e, k, buf))
         rc = RW_FAILED;
       break;
     case RT_CASE:
@@ -1020,8 +1052,10 @@ int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
       break;
     }
     case RT_CTLARG: {
+      if (arg == NULL)
+        arg = g_string_new(NULL);
       g_string_truncate(arg, 0);
-      if (!take_arg(&e, flat, &i, arg)) {
+      if (!take_arg(&e, toks, ntoks, &i, arg)) {
         rc = RW_FAILED;
         break;
       }
@@ -1039,6 +1073,8 @@ int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
         out->error_text = g_strdup(arg->str);
         g_strlcpy(out->error_code, k->code, sizeof(out->error_code));
       } else {
+        if (domains == NULL)
+          domains = g_ptr_array_new_with_free_func(g_free);
         g_ptr_array_add(domains, g_strdup_printf("%c%s", k->c, arg->str));
       }
       if (k->c != '?')
@@ -1059,17 +1095,20 @@ int rw_tmpl_eval(const rw_tmpl *t, const rw_subst *s, const rw_situation *sit,
     rc = RW_FAILED;
     goto done;
   }
-  for (guint i = 0; i < domains->len && rc == RW_APPLIED; i++) {
+  for (guint i = 0; domains != NULL && i < domains->len && rc == RW_APPLIED;
+       i++) {
     const char *d = domains->pdata[i];
     rc = domain_check(&e, d[0], d + 1);
   }
   if (rc != RW_APPLIED)
     goto done;
-  if (error_only && out->error_text != NULL && seps->len == 0) {
+  if (error_only && out->error_text != NULL && nsep == 0) {
     out->error_only = true;
     goto done;
   }
-  rc = assemble(&e, parts, seps->str, out);
+  if (nsep > G_N_ELEMENTS(seps))
+    nsep = G_N_ELEMENTS(seps);
+  rc = assemble(&e, buf, cuts, seps, nsep, out);
 
 done:
   if (rc != RW_APPLIED)
@@ -1077,11 +1116,14 @@ done:
   for (int i = 0; i < 4; i++)
     if (lists[i] != NULL)
       g_ptr_array_free(lists[i], TRUE);
-  g_ptr_array_free(domains, TRUE);
-  g_ptr_array_free(parts, TRUE);
-  g_ptr_array_free(flat, TRUE);
-  g_ptr_array_free(e.owned, TRUE);
-  g_string_free(seps, TRUE);
-  g_string_free(arg, TRUE);
+  if (domains != NULL)
+    g_ptr_array_free(domains, TRUE);
+  if (flat != NULL)
+    g_ptr_array_free(flat, TRUE);
+  if (e.owned != NULL)
+    g_ptr_array_free(e.owned, TRUE);
+  g_string_free(buf, TRUE);
+  if (arg != NULL)
+    g_string_free(arg, TRUE);
   return rc;
 }

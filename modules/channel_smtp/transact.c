@@ -50,6 +50,8 @@ static void result_from_reply(tx_result *res, const client_conn *c,
   int status = client_reply_status(r);
   tx_result_set(res, status, enhanced(r, status == CURSUS_OK ? "2.0.0" : "4.4.2"),
                 text);
+  g_strlcpy(res->remote, c->peer_name, sizeof(res->remote));
+  res->dsn_passed = (c->ext & EXT_DSN) != 0;
   g_free(text);
 }
 
@@ -190,8 +192,10 @@ tx_outcome transact(client_conn *c, const tx_message *m,
       *why_r = text;
       return TX_NEXT_HOST;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
       tx_result_set(&results[i], status, codebuf, text);
+      g_strlcpy(results[i].remote, c->peer_name, sizeof(results[i].remote));
+    }
     g_free(text);
     return TX_DONE;
   }
@@ -266,9 +270,11 @@ lost_before:
 lost_during:
   /* the server may or may not have taken the message: retry later */
   for (size_t i = 0; i < n; i++)
-    if (results[i].status == CURSUS_NONE)
+    if (results[i].status == CURSUS_NONE) {
       tx_result_set(&results[i], CURSUS_TEMPFAIL,
                     r.code == -1 ? "4.3.0" : "4.4.2", r.text);
+      g_strlcpy(results[i].remote, c->peer_name, sizeof(results[i].remote));
+    }
   g_free(accepted);
   return TX_DONE;
 }

@@ -29,6 +29,8 @@ typedef struct tx_result {
   int status;    /* CURSUS_OK, TEMPFAIL, PERMFAIL; NONE = not yet known */
   char code[16]; /* enhanced status                                    */
   char *text;    /* "550 5.1.1 <x@y>: no such user (in reply to RCPT)" */
+  char remote[256]; /* the server that answered (its host name), or ""   */
+  bool dsn_passed;  /* the server does DSN: it reports success from now  */
 } tx_result;
 
 typedef enum tx_outcome {

@@ -319,6 +319,9 @@ static const cursus_channel_ops cs_ops = {
     .open = cs_open,
     .deliver = cs_deliver,
     .close = cs_close,
+    /* the store locks per user: deliveries of several messages may run at
+     * once */
+    .flags = CURSUS_CHANNEL_CONCURRENT,
 };
 
 static const cursus_keyword cs_keywords[] = {

@@ -328,14 +328,15 @@ static char *escape(const char *value) {
   return g_string_free(out, FALSE);
 }
 
-/* shard - the part of the cache KEY belongs to */
+/* shard - the part of the cache KEY belongs to, or NULL (no cache) */
 static cursus_cache *shard(ldapdir *d, const char *key) {
-  return d->cache[g_str_hash(key) % CACHE_SHARDS];
+  return d->cache[0] != NULL ? d->cache[g_str_hash(key) % CACHE_SHARDS]
+                             : NULL;
 }
 
 /* cache_clear_all - forget every cached answer */
 static void cache_clear_all(ldapdir *d) {
-  for (int i = 0; i < CACHE_SHARDS; i++)
+  for (int i = 0; i < CACHE_SHARDS && d->cache[i] != NULL; i++)
     host->cache_clear(d->cache[i]);
 }
 
@@ -347,8 +348,9 @@ static int lookup_one(ldapdir *d, const char *key, const char *base,
                       cursus_entry **entry_r, const char **error_r) {
   void *cached = NULL;
   g_atomic_int_inc(&d->lookups);
-  if (!(flags & CURSUS_DIR_FRESH) &&
-      host->cache_get(shard(d, key), key, &cached) == CURSUS_OK) {
+  cursus_cache *c = shard(d, key);
+  if (!(flags & CURSUS_DIR_FRESH) && c != NULL &&
+      host->cache_get(c, key, &cached) == CURSUS_OK) {
     g_atomic_int_inc(&d->hits);
     if (cached == NULL)
       return CURSUS_NONE;
@@ -363,8 +365,8 @@ static int lookup_one(ldapdir *d, const char *key, const char *base,
     *error_r = ambiguous;
     rc = CURSUS_PERMFAIL;
   } else if (rc == CURSUS_OK) {
-    host->cache_put(shard(d, key), key,
-                    o.found != NULL ? direntry_ref(o.found) : NULL);
+    if (c != NULL)
+      host->cache_put(c, key, o.found != NULL ? direntry_ref(o.found) : NULL);
     if (o.found == NULL)
       rc = CURSUS_NONE;
     else
@@ -702,7 +704,8 @@ static int ldap_open(cursus_module_ctx *ctx, void **dir_r,
   if (d->write_ps.bind_dn != NULL)
     d->write_pool = pool_new(&d->write_ps);
   long long size = host->setting_int(ctx, "cache_size", 100000);
-  for (int i = 0; i < CACHE_SHARDS; i++)
+  /* cache_size = 0: every lookup asks the server */
+  for (int i = 0; size > 0 && i < CACHE_SHARDS; i++)
     d->cache[i] = host->cache_new(
         (size_t)(size + CACHE_SHARDS - 1) / CACHE_SHARDS,
         (unsigned)host->setting_int(ctx, "cache_ttl", 600),
@@ -717,7 +720,7 @@ static void ldap_close(void *dir) {
   pool_free(&d->pool);
   pool_free(&d->auth_pool);
   pool_free(&d->write_pool);
-  for (int i = 0; i < CACHE_SHARDS; i++)
+  for (int i = 0; i < CACHE_SHARDS && d->cache[i] != NULL; i++)
     host->cache_free(&d->cache[i]);
   /* auth_ps and write_ps share ps's strings, but their own bind identity */
   g_free(d->write_ps.bind_dn);
@@ -796,7 +799,7 @@ static const cursus_keyword ldap_settings[] = {
     {"connections", CURSUS_VALUE_INTEGER, 1, 1,
      "connections per process (default 4)"},
     {"cache_size", CURSUS_VALUE_INTEGER, 1, 1,
-     "lookups cached per process (default 100000)"},
+     "lookups cached per process (default 100000; 0: no cache)"},
     {"cache_ttl", CURSUS_VALUE_DURATION, 1, 1,
      "lifetime of a cached entry (default 600 s)"},
     {"cache_negative_ttl", CURSUS_VALUE_DURATION, 1, 1,

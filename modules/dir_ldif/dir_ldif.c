@@ -327,12 +327,32 @@ static int ldif_reload(void *dir, const char **error_r) {
 
 /* normalize - DN as a key, or NULL with *error_r ("" stays "") */
 static char *normalize(const char *dn, const char **error_r) {
+  /* lookups name a few bases (the domains') over and over: remember the
+   * normalised forms */
+  static GMutex lock;
+  static GHashTable *known;
   char *error = NULL;
   if (dn == NULL || *dn == '\0')
     return g_strdup("");
-  char *ndn = ldif_normalize_dn(dn, &error);
-  if (ndn == NULL)
+  g_mutex_lock(&lock);
+  const char *hit = known != NULL ? g_hash_table_lookup(known, dn) : NULL;
+  char *ndn = g_strdup(hit);
+  g_mutex_unlock(&lock);
+  if (ndn != NULL)
+    return ndn;
+  ndn = ldif_normalize_dn(dn, &error);
+  if (ndn == NULL) {
     *error_r = err_take(error);
+    return NULL;
+  }
+  g_mutex_lock(&lock);
+  if (known == NULL || g_hash_table_size(known) >= 4096) {
+    if (known != NULL)
+      g_hash_table_destroy(known);
+    known = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  }
+  g_hash_table_insert(known, g_strdup(dn), g_strdup(ndn));
+  g_mutex_unlock(&lock);
   return ndn;
 }
 

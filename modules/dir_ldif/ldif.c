@@ -118,8 +118,15 @@ static bool valid_base64(const char *text) {
   return n % 4 == 0 && pad <= 2;
 }
 
-/* parse_value - "name: value" / "name:: base64" of L into *V */
-static bool parse_value(parser *p, const lline *l, ldif_value *v) {
+static void value_clear(gpointer data) {
+  ldif_value *v = data;
+  g_free(v->name);
+  g_free(v->value);
+}
+
+/* parse_value_into - "name: value" / "name:: base64" of L into *V, which
+ * may hold a name and value to free even on failure */
+static bool parse_value_into(parser *p, const lline *l, ldif_value *v) {
   const char *colon = strchr(l->text, ':');
   if (colon == NULL) {
     fail(p, l->line, "expected \"attribute: value\", found \"%.40s\"", l->text);
@@ -131,9 +138,7 @@ static bool parse_value(parser *p, const lline *l, ldif_value *v) {
          l->text);
     return false;
   }
-  char *name = g_strndup(l->text, nlen);
-  v->name = g_intern_string(name);
-  g_free(name);
+  v->name = g_strndup(l->text, nlen);
   v->line = l->line;
   v->binary = false;
   const char *rest = colon + 1;
@@ -169,20 +174,27 @@ static bool parse_value(parser *p, const lline *l, ldif_value *v) {
         memchr(l->text, '\0', strlen(l->text)) != NULL) {
       fail(p, l->line, "%s: value is not valid UTF-8 (use base64, \"::\")",
            v->name);
-      g_free(v->value);
       return false;
     }
   }
   if (v->len > LDIF_MAX_VALUE) {
     fail(p, l->line, "%s: value longer than %u octets", v->name,
          LDIF_MAX_VALUE);
-    g_free(v->value);
     return false;
   }
   return true;
 }
 
-static void value_clear(gpointer data) { g_free(((ldif_value *)data)->value); }
+/* parse_value - the same; on failure *V holds nothing */
+static bool parse_value(parser *p, const lline *l, ldif_value *v) {
+  memset(v, 0, sizeof(*v));
+  if (parse_value_into(p, l, v))
+    return true;
+  g_free(v->name);
+  g_free(v->value);
+  memset(v, 0, sizeof(*v));
+  return false;
+}
 
 ldif_record *ldif_record_new(const char *dn, const char *ndn) {
   ldif_record *r = g_new0(ldif_record, 1);
@@ -194,8 +206,7 @@ ldif_record *ldif_record_new(const char *dn, const char *ndn) {
 }
 
 void ldif_record_add(ldif_record *r, const char *name, const char *value) {
-  ldif_value v = {g_intern_string(name), g_strdup(value), strlen(value), 0,
-                  false};
+  ldif_value v = {g_strdup(name), g_strdup(value), strlen(value), 0, false};
   g_array_append_val(r->values, v);
 }
 
@@ -266,7 +277,7 @@ static ldif_record *parse_dn(parser *p, const lline *l) {
     return NULL;
   if (g_ascii_strcasecmp(v.name, "dn") != 0) {
     fail(p, l->line, "a record must start with \"dn:\", not \"%s:\"", v.name);
-    g_free(v.value);
+    value_clear(&v);
     return NULL;
   }
   char *error = NULL;
@@ -274,13 +285,13 @@ static ldif_record *parse_dn(parser *p, const lline *l) {
   if (ndn == NULL) {
     fail(p, l->line, "%s", error != NULL ? error : "the DN is not text");
     g_free(error);
-    g_free(v.value);
+    value_clear(&v);
     return NULL;
   }
   ldif_record *r = ldif_record_new(v.value, ndn);
   r->line = l->line;
   g_free(ndn);
-  g_free(v.value);
+  value_clear(&v);
   return r;
 }
 
@@ -302,13 +313,13 @@ static bool parse_attr_line(parser *p, ldif_record *r, const lline *l,
       fail(p, l->line, "changetype %s: a directory file holds entries "
                        "(only \"changetype: add\" is accepted)",
            v.value);
-    g_free(v.value);
+    value_clear(&v);
     return p->error == NULL;
   } else {
     g_array_append_val(r->values, v);
     return true;
   }
-  g_free(v.value);
+  value_clear(&v);
   return false;
 }
 
@@ -478,7 +489,7 @@ static void write_folded(GString *out, const char *name, const char *sep,
 
 static void write_value(GString *out, const char *name, const char *value,
                         size_t len, bool binary) {
-  ldif_value v = {name, (char *)value, len, 0, binary};
+  ldif_value v = {(char *)name, (char *)value, len, 0, binary};
   if (needs_base64(&v)) {
     char *b = g_base64_encode((const guchar *)value, len);
     write_folded(out, name, ":: ", b);

@@ -25,7 +25,7 @@
 #define LDIF_MAX_VALUE (256 * 1024)  /* one decoded value */
 
 typedef struct ldif_value {
-  const char *name;  /* interned attribute description */
+  char *name;        /* attribute description */
   char *value;       /* NUL-terminated (binary: may hold NULs, see len) */
   size_t len;
   unsigned line;

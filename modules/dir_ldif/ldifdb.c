@@ -12,6 +12,7 @@ struct ldifdb {
   gint refs;
   ldif_file *file;
   GPtrArray *entries;      /* cursus_entry*, parallel to file->records */
+  GByteArray *kinds;       /* enum cursus_entry_kind of each entry */
   GHashTable *by_dn;       /* ndn -> index + 1 */
   GHashTable *by_address;  /* folded address -> GArray of guint index */
   GHashTable *by_domain;   /* domain -> GArray (domain entries) */
@@ -148,7 +149,9 @@ static void index_entry(ldifdb *db, const ldif_record *r, cursus_entry *e,
                       GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(
                                            db->children, parent)) +
                                        1));
-  switch (cursus_entry_kind_of(e)) {
+  guint8 kind = (guint8)cursus_entry_kind_of(e);
+  g_byte_array_append(db->kinds, &kind, 1);
+  switch (kind) {
   case CURSUS_ENTRY_DOMAIN:
     index_attr(db->by_domain, e, "sunPreferredDomain", i);
     index_attr(db->by_domain, e, "associatedDomain", i);
@@ -173,6 +176,7 @@ ldifdb *ldifdb_build(ldif_file *f, const char *name, ldifdb_check *check,
   db->refs = 1;
   db->file = f;
   db->entries = g_ptr_array_new_with_free_func((GDestroyNotify)direntry_unref);
+  db->kinds = g_byte_array_new();
   db->by_dn = g_hash_table_new(g_str_hash, g_str_equal);
   db->children = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   db->by_address = index_new();
@@ -209,6 +213,7 @@ void ldifdb_unref(ldifdb **dbp) {
   g_hash_table_destroy(db->by_vanity);
   g_hash_table_destroy(db->by_uid);
   g_ptr_array_free(db->entries, TRUE);
+  g_byte_array_free(db->kinds, TRUE);
   ldif_file_free(&db->file);
   g_free(db);
 }
@@ -235,7 +240,7 @@ static int pick(const ldifdb *db, GHashTable *h, const char *key,
     guint i = g_array_index(a, guint, k);
     cursus_entry *e = db->entries->pdata[i];
     const ldif_record *r = db->file->records->pdata[i];
-    if (!(cursus_entry_kind_of(e) & kinds) ||
+    if (!(db->kinds->data[i] & kinds) ||
         (base_ndn != NULL && !ldif_dn_within(r->ndn, base_ndn)))
       continue;
     if (found != NULL) {

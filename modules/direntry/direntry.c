@@ -15,7 +15,7 @@ typedef struct packed {
 } packed;
 
 typedef struct battr {
-  const char *name; /* interned */
+  char *name;
   GPtrArray *values; /* of char* */
 } battr;
 
@@ -44,7 +44,7 @@ static battr *find_attr(direntry_builder *b, const char *name) {
     if (g_ascii_strcasecmp(a->name, name) == 0)
       return a;
   }
-  battr na = {g_intern_string(name), g_ptr_array_new_with_free_func(g_free)};
+  battr na = {g_strdup(name), g_ptr_array_new_with_free_func(g_free)};
   g_array_append_val(b->attrs, na);
   return &g_array_index(b->attrs, battr, b->attrs->len - 1);
 }
@@ -73,8 +73,10 @@ void direntry_builder_free(direntry_builder **bp) {
   direntry_builder *b = *bp;
   if (b == NULL)
     return;
-  for (guint i = 0; i < b->attrs->len; i++)
+  for (guint i = 0; i < b->attrs->len; i++) {
+    g_free(g_array_index(b->attrs, battr, i).name);
     g_ptr_array_free(g_array_index(b->attrs, battr, i).values, TRUE);
+  }
   g_array_free(b->attrs, TRUE);
   g_free(b->dn);
   g_free(b);
@@ -91,6 +93,7 @@ cursus_entry *direntry_builder_finish(direntry_builder **bp) {
       continue;
     n_attrs++;
     n_values += a->values->len;
+    text += strlen(a->name) + 1;
     for (guint v = 0; v < a->values->len; v++)
       text += strlen(a->values->pdata[v]) + 1;
   }
@@ -111,7 +114,8 @@ cursus_entry *direntry_builder_finish(direntry_builder **bp) {
     battr *a = &g_array_index(b->attrs, battr, i);
     if (a->values->len == 0)
       continue;
-    attrs->name = a->name;
+    attrs->name = str;
+    str = g_stpcpy(str, a->name) + 1;
     attrs->n_values = a->values->len;
     attrs->values = vals;
     for (guint v = 0; v < a->values->len; v++) {

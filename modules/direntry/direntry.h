@@ -5,7 +5,7 @@
  * An entry is one allocation holding its cursus_entry, attribute array,
  * value pointers and strings, with a reference count in front: handing an
  * entry to the host or putting it in a cache costs an atomic increment,
- * not a copy.  Attribute names are interned (shared by all entries).
+ * not a copy.
  * Built with a builder; never changed afterwards, so any thread may read
  * it.  Needs GLib and the SDK headers only (modules link no core code).
  */

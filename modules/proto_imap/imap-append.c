@@ -19,36 +19,44 @@ typedef struct imap_append {
   bool discard;         /* throw the octets away: the command failed */
   char fail[256];       /* the reply when failed */
   bool failed;
+  bool bad;             /* the failure is a BAD (malformed command) */
   GPtrArray *keywords;
   int status;           /* of append_commit */
   cursus_store_append_result result;
   char error[256];
 } imap_append;
 
-/* imap_append_parse - "tag APPEND mailbox [SP flag-list] [SP date-time] SP"
- * up to the literal; true when the command is an APPEND and the literal is
- * its message */
-bool imap_append_parse(imap_parser *ip, append_args *a) {
+/* imap_append_parse - the arguments before the message, up to the literal
+ * marker (not included in IP): APPEND_MESSAGE when the literal is the
+ * message, APPEND_OTHER when it is not an APPEND's message (another
+ * command, or the mailbox name as a literal), APPEND_MALFORMED (ip->error
+ * says why) */
+append_kind imap_append_parse(imap_parser *ip, append_args *a) {
   const char *tag, *name;
   memset(a, 0, sizeof(*a));
   if (!imap_parse_tag(ip, &tag) || !imap_parse_sp(ip) ||
       !imap_parse_atom(ip, &name) || g_ascii_strcasecmp(name, "APPEND") != 0 ||
-      !imap_parse_sp(ip) || !imap_parse_mailbox(ip, &a->mailbox) ||
-      !imap_parse_sp(ip))
-    return false;
+      !imap_parse_sp(ip) || imap_parse_at_end(ip))
+    return APPEND_OTHER;
+  if (!imap_parse_mailbox(ip, &a->mailbox) || !imap_parse_sp(ip))
+    return imap_parse_at_end(ip) ? APPEND_OTHER : APPEND_MALFORMED;
   a->keywords = g_ptr_array_new();
   if (imap_parse_peek(ip, '(')) {
     if (!imap_parse_flag_list(ip, true, &a->flags, a->keywords) ||
         !imap_parse_sp(ip))
-      return false;
+      return APPEND_MALFORMED;
   } else {
     g_ptr_array_add(a->keywords, NULL);
   }
   if (imap_parse_peek(ip, '"')) {
     if (!imap_parse_date_time(ip, &a->date, &a->tz) || !imap_parse_sp(ip))
-      return false;
+      return APPEND_MALFORMED;
   }
-  return imap_parse_at_end(ip);
+  if (!imap_parse_at_end(ip)) {
+    imap_parser_fail(ip, "expected the message literal");
+    return APPEND_MALFORMED;
+  }
+  return APPEND_MESSAGE;
 }
 
 static void append_fail(imap_append *ap, const char *text) {
@@ -91,6 +99,27 @@ static void store_error_text(imap_session *s, const char *error, char *out,
              error != NULL ? error : "Append failed");
 }
 
+/* append_refused - after the arguments were read: answer at once when
+ * they failed and the client waits for "+", else take the message */
+static bool append_refused(imap_session *s, bool sync) {
+  imap_append *ap = s->append;
+  if (ap->failed && sync) {
+    /* the client has not sent the message: answer now */
+    if (ap->bad)
+      s->bad_commands++;
+    imap_cmd_done(s, s->cmd, ap->bad ? "BAD" : "NO", "%s", ap->fail);
+    imap_append_free(s);
+    imap_cmd_finish_async(s);
+    return true;
+  }
+  if (sync)
+    imap_send_continuation(s, "Ready for literal data");
+  s->input = IMAP_INPUT_APPEND;
+  if (ap->left > 0)
+    HOST->conn->set_input_mode(s->conn, CURSUS_INPUT_BYTES);
+  return true;
+}
+
 bool imap_append_literal(imap_session *s, uint64_t size, bool sync,
                          bool binary) {
   imap_reader *r = &s->reader;
@@ -107,12 +136,24 @@ bool imap_append_literal(imap_session *s, uint64_t size, bool sync,
   append_args a;
   imap_parser_init(&ip, r->cmd->str, r->cmd->len - marker_len);
   ip.utf8_names = (s->enabled & IMAP_ENABLE_REV2) != 0;
-  bool is_append = imap_append_parse(&ip, &a);
-  if (!is_append) {
+  append_kind kind = imap_append_parse(&ip, &a);
+  if (kind != APPEND_MESSAGE) {
     if (a.keywords != NULL)
       g_ptr_array_free(a.keywords, TRUE);
+    if (kind == APPEND_OTHER) {
+      imap_parser_clear(&ip);
+      return false;
+    }
+    /* a malformed APPEND: refuse before the message, or skip it */
+    imap_append *bad = g_new0(imap_append, 1);
+    s->append = bad;
+    bad->left = size;
+    s->cmd = start_cmd(s);
+    g_snprintf(bad->fail, sizeof(bad->fail), "Error in IMAP command APPEND: %s",
+               ip.error != NULL ? ip.error : "invalid arguments");
+    bad->failed = bad->discard = bad->bad = true;
     imap_parser_clear(&ip);
-    return false;
+    return append_refused(s, sync);
   }
   imap_append *ap = g_new0(imap_append, 1);
   s->append = ap;
@@ -156,20 +197,7 @@ bool imap_append_literal(imap_session *s, uint64_t size, bool sync,
     }
   }
   imap_parser_clear(&ip);
-  if (ap->failed && sync) {
-    /* the client has not sent the message: answer now */
-    imap_cmd_done(s, s->cmd, "NO", "%s", ap->fail);
-    imap_append_free(s);
-    imap_cmd_finish_async(s);
-    return true;
-  }
-  if (sync)
-    imap_send_continuation(s, "Ready for literal data");
-  s->input = IMAP_INPUT_APPEND;
-  if (size > 0) {
-    HOST->conn->set_input_mode(s->conn, CURSUS_INPUT_BYTES);
-  }
-  return true;
+  return append_refused(s, sync);
 }
 
 size_t imap_append_bytes(imap_session *s, const char *data, size_t len) {
@@ -245,7 +273,9 @@ void imap_append_line(imap_session *s, const char *line, size_t len,
     return;
   }
   if (ap->failed) {
-    imap_cmd_done(s, s->cmd, "NO", "%s", ap->fail);
+    if (ap->bad)
+      s->bad_commands++;
+    imap_cmd_done(s, s->cmd, ap->bad ? "BAD" : "NO", "%s", ap->fail);
     imap_append_free(s);
     imap_cmd_finish_async(s);
     return;

@@ -142,8 +142,8 @@ bool imap_cmd_id(imap_session *s, imap_cmd *cmd) {
   }
   g_string_free(logged, TRUE);
   imap_printf(s, "* ID (\"name\" \"Cursus\" \"version\" \"%s\" \"vendor\" "
-                 "\"Cursus\" \"support-url\" \"%s\")\r\n",
-              PACKAGE_VERSION, PACKAGE_URL);
+                 "\"Cursus\")\r\n",
+              PACKAGE_VERSION);
   return imap_cmd_done(s, cmd, "OK", "ID completed.");
 bad:
   g_string_free(logged, TRUE);

@@ -290,6 +290,13 @@ bool imap_cmd_rename(imap_session *s, imap_cmd *cmd) {
     return imap_cmd_bad(s, cmd);
   if (imap_mailbox_is_inbox(to))
     return imap_cmd_done(s, cmd, "NO", "[ALREADYEXISTS] INBOX exists.");
+  if (s->box_name != NULL && strcmp(s->box_name, from) == 0 &&
+      !imap_mailbox_is_inbox(from)) {
+    /* the selected mailbox moves away: leave it first, as DELETE does */
+    imap_close_mailbox(s);
+    if (s->enabled & IMAP_ENABLE_QRESYNC)
+      imap_printf(s, "* OK [CLOSED] Mailbox closed.\r\n");
+  }
   if (STORE->mailbox_rename(s->user, from, to, &error) != CURSUS_OK)
     return imap_cmd_store_error(s, cmd, error);
   return imap_cmd_done(s, cmd, "OK", "Rename completed.");

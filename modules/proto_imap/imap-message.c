@@ -128,9 +128,14 @@ bool imap_cmd_store(imap_session *s, imap_cmd *cmd) {
     g_array_free(r.modified, TRUE);
     return imap_cmd_store_error(s, cmd, error);
   }
+  /* new keywords enter the view at a sync: FLAGS goes out before the
+   * FETCH responses that use them (no expunges yet: the numbers of
+   * r.changed must stay valid) */
+  imap_sync(s, CURSUS_STORE_SYNC_NO_EXPUNGES);
   size_t kw_after = 0;
   STORE->mailbox_keywords(s->box, &kw_after);
-  if (kw_after != kw_before)
+  if (kw_after != kw_before && s->out != NULL &&
+      strstr(s->out->str, "* FLAGS (") == NULL)
     imap_send_mailbox_flags(s);
   g_array_sort(r.changed, imap_cmp_u32);
   for (guint i = 0; i < r.changed->len; i++) {

@@ -503,13 +503,11 @@ bool imap_parse_date_time(imap_parser *ip, int64_t *t_r, int32_t *tz_r) {
   if (!imap_parse_char(ip, '"'))
     return imap_parser_fail(ip, bad);
   unsigned d, m, y, hh, mm, ss, zh, zm;
-  if (imap_parse_peek(ip, ' ')) {
+  /* the day is " 7" or "07"; "7" is accepted too, as clients send it */
+  if (imap_parse_peek(ip, ' '))
     ip->p++;
-    if (!parse_digits(ip, 1, 1, &d))
-      return imap_parser_fail(ip, bad);
-  } else if (!parse_digits(ip, 2, 2, &d)) {
+  if (!parse_digits(ip, 1, 2, &d))
     return imap_parser_fail(ip, bad);
-  }
   if (!parse_month_year(ip, d, &m, &y) || !imap_parse_sp(ip) ||
       !parse_digits(ip, 2, 2, &hh) || !imap_parse_char(ip, ':') ||
       !parse_digits(ip, 2, 2, &mm) || !imap_parse_char(ip, ':') ||

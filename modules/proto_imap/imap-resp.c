@@ -54,10 +54,32 @@ void imap_append_nstring(GString *out, const char *s) {
     imap_append_string(out, s, strlen(s));
 }
 
+/* append_utf8_quoted - a UTF-8 name as a quoted string (IMAP4rev2) */
+static bool append_utf8_quoted(GString *out, const char *s, size_t len) {
+  if (len > QUOTED_MAX || !g_utf8_validate(s, (gssize)len, NULL))
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)s[i] < 0x20)
+      return false;
+  g_string_append_c(out, '"');
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '"' || s[i] == '\\')
+      g_string_append_c(out, '\\');
+    g_string_append_c(out, s[i]);
+  }
+  g_string_append_c(out, '"');
+  return true;
+}
+
 void imap_append_mailbox(imap_session *s, GString *out, const char *name) {
-  if ((s->enabled & IMAP_ENABLE_REV2) ||
-      !imap_utf7_needs_encoding(name, strlen(name))) {
+  size_t len = strlen(name);
+  if (!imap_utf7_needs_encoding(name, len)) {
     imap_append_astring(out, name);
+    return;
+  }
+  if (s->enabled & IMAP_ENABLE_REV2) {
+    if (!append_utf8_quoted(out, name, len))
+      imap_append_astring(out, name);
     return;
   }
   GString *wire = g_string_new(NULL);

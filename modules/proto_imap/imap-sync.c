@@ -55,17 +55,34 @@ static void on_recent(void *data, uint32_t count) {
   s->last_recent = count;
 }
 
-static void on_keywords(void *data) {
-  imap_session *s = data;
-  flush_vanished(s);
-  imap_send_mailbox_flags(s);
+/* The store may not be called from its own callbacks: keyword and flag
+ * changes are noted here and reported once mailbox_sync returned. */
+typedef struct sync_notes {
+  imap_session *s;
+  bool keywords;
+  GArray *changed; /* seq */
+} sync_notes;
+
+static void on_exists_n(void *data, uint32_t count) {
+  on_exists(((sync_notes *)data)->s, count);
 }
 
+static void on_recent_n(void *data, uint32_t count) {
+  on_recent(((sync_notes *)data)->s, count);
+}
+
+static void on_expunged_n(void *data, uint32_t seq, uint32_t uid) {
+  imap_on_expunged(((sync_notes *)data)->s, seq, uid);
+}
+
+static void on_keywords(void *data) { ((sync_notes *)data)->keywords = true; }
+
 static void on_changed(void *data, uint32_t seq, uint32_t uid) {
-  imap_session *s = data;
+  sync_notes *n = data;
   (void)uid;
-  flush_vanished(s);
-  imap_send_fetch_flags(s, seq, (s->enabled & IMAP_ENABLE_QRESYNC) != 0);
+  if (n->changed == NULL)
+    n->changed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  g_array_append_val(n->changed, seq);
 }
 
 void imap_sync(imap_session *s, unsigned flags) {
@@ -73,18 +90,29 @@ void imap_sync(imap_session *s, unsigned flags) {
     return;
   static const cursus_store_sync_cb cb = {
       .size = sizeof(cursus_store_sync_cb),
-      .expunged = imap_on_expunged,
-      .exists = on_exists,
-      .recent = on_recent,
+      .expunged = on_expunged_n,
+      .exists = on_exists_n,
+      .recent = on_recent_n,
       .keywords = on_keywords,
       .changed = on_changed,
   };
+  sync_notes notes = {s, false, NULL};
   const char *error = NULL;
-  if (STORE->mailbox_sync(s->box, flags, &cb, s, &error) != CURSUS_OK) {
+  int rc = STORE->mailbox_sync(s->box, flags, &cb, &notes, &error);
+  flush_vanished(s);
+  if (notes.keywords)
+    imap_send_mailbox_flags(s);
+  if (notes.changed != NULL) {
+    imap_sort_unique(notes.changed);
+    for (guint i = 0; i < notes.changed->len; i++)
+      imap_send_fetch_flags(s, g_array_index(notes.changed, uint32_t, i),
+                            (s->enabled & IMAP_ENABLE_QRESYNC) != 0);
+    g_array_free(notes.changed, TRUE);
+  }
+  if (rc != CURSUS_OK) {
     cursus_store_error e = imap_user_error(s);
     if (e == CURSUS_STORE_E_NOTFOUND) {
       /* another session deleted or renamed the folder under us */
-      flush_vanished(s);
       imap_printf(s, "* BYE Selected mailbox was deleted, have to "
                      "disconnect\r\n");
       s->logout = true;
@@ -93,7 +121,6 @@ void imap_sync(imap_session *s, unsigned flags) {
     imap_log(s, CURSUS_LOG_WARNING, "cannot synchronise %s: %s", s->box_name,
              error != NULL ? error : "unknown error");
   }
-  flush_vanished(s);
 }
 
 void imap_send_fetch_flags(imap_session *s, uint32_t seq, bool with_uid) {

@@ -278,7 +278,8 @@ static void emit(GString *out, const container *c, bool uid) {
       continue;
     }
     for (guint i = 0; i < n_children(c); i++) {
-      if (!first)
+      /* "1 (2 4)(5)": a space after the numbers, none between lists */
+      if (!first && i == 0)
         g_string_append_c(out, ' ');
       g_string_append_c(out, '(');
       emit(out, child(c, i), uid);

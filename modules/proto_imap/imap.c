@@ -44,7 +44,8 @@ void imap_printf(imap_session *s, const char *fmt, ...) {
 }
 
 void imap_flush(imap_session *s) {
-  if (s->out == NULL || s->closed)
+  /* while a handler runs on a host thread, s->out is the thread's */
+  if (s->out == NULL || s->closed || s->job_running)
     return;
   if (s->out->len > 0)
     HOST->conn->write(s->conn, s->out->str, s->out->len);
@@ -334,8 +335,10 @@ static void start_command(imap_session *s, GString *text) {
   if (!(cmd->def->states & s->state)) {
     s->bad_commands++;
     const char *why = s->state == IMAP_STATE_NOTAUTH ? "Log in first"
-                      : s->state == IMAP_STATE_AUTH  ? "Select a mailbox first"
-                                                     : "Already logged in";
+                      : cmd->def->states == IMAP_STATE_NOTAUTH
+                          ? "Already logged in"
+                      : s->state == IMAP_STATE_AUTH ? "Select a mailbox first"
+                                                    : "Not valid now";
     command_finished(s, imap_cmd_done(s, cmd, "BAD", "%s %s", why, upper));
     return;
   }
@@ -495,6 +498,15 @@ static void imap_on_event(void *session, unsigned events) {
   }
   if (events & CURSUS_EVENT_TLS_FAIL) {
     HOST->conn->close(s->conn);
+    return;
+  }
+  if (s->job_running) {
+    /* nothing may touch the session's output now: a shutdown ends the
+     * session once the command is done, a timeout comes round again */
+    if (events & CURSUS_EVENT_SHUTDOWN)
+      s->logout = true;
+    if (events & CURSUS_EVENT_NOTIFY)
+      s->notify_pending = s->notify_pending || s->input == IMAP_INPUT_IDLE;
     return;
   }
   if (events & CURSUS_EVENT_TIMEOUT) {

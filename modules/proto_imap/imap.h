@@ -359,9 +359,14 @@ typedef struct append_args {
   int32_t tz;
 } append_args;
 
+typedef enum append_kind {
+  APPEND_MESSAGE,   /* the literal is an APPEND's message */
+  APPEND_OTHER,     /* another command, or not at the message */
+  APPEND_MALFORMED, /* an APPEND with bad arguments (ip->error) */
+} append_kind;
 /* imap_append_parse - "tag APPEND mailbox [flags] [date-time] " up to a
- * literal: true when the literal is an APPEND's message */
-bool imap_append_parse(imap_parser *ip, append_args *a);
+ * literal marker */
+append_kind imap_append_parse(imap_parser *ip, append_args *a);
 
 /* ---- imap-list.c ---- */
 typedef struct imap_list_args {

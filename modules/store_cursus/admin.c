@@ -217,24 +217,11 @@ static void mark_moved(sc_store *st, const char *old_dir, GPtrArray *names) {
     char *rel = sc_folder_relpath(m->name, st->separator);
     char *path = *rel ? g_build_filename(old_dir, rel, NULL)
                       : g_strdup(old_dir);
-    int logfd = -1;
-    char *log = g_build_filename(path, "store.log", NULL);
     GError *err = NULL;
-    sc_folder *f = sc_folder_get(st, path, &err);
-    if (f != NULL) {
-      /* the directory lock is ours already: write the record directly */
-      g_mutex_lock(&f->mu);
-      f->writing++;
-      if (sc_folder_refresh(f, NULL) && f->log_fd >= 0)
-        sc_folder_log_moved(f, NULL);
-      f->writing--;
-      g_mutex_unlock(&f->mu);
-      sc_folder_unref(&f);
+    if (!sc_folder_mark_moved(path, &err)) {
+      sc_log(CURSUS_LOG_WARNING, "%s", err->message);
+      g_error_free(err);
     }
-    g_clear_error(&err);
-    if (logfd >= 0)
-      close(logfd);
-    g_free(log);
     g_free(rel);
     g_free(path);
   }
@@ -329,15 +316,19 @@ int sc_op_user_move(void *store, const char *user, const char *partition,
 
 /* ------------------------------------------------------------ partitions */
 
-static GPrivate partitions_tls = G_PRIVATE_INIT((GDestroyNotify)g_array_unref);
-
+/* The answer lives in the store (not in thread-local storage: a GPrivate
+ * in a module leaks its key when the module is unloaded) and is refreshed
+ * in place, so a pointer handed out stays valid until the store closes. */
 const cursus_store_partition *sc_op_partitions(void *store, size_t *count_r,
                                                const char **error_r) {
   sc_store *st = store;
-  GArray *out = g_array_new(FALSE, TRUE, sizeof(cursus_store_partition));
   GPtrArray *users = g_ptr_array_new_with_free_func(
       (GDestroyNotify)sc_userrec_free);
   sc_mboxlist_users(st->mboxlist, users, NULL);
+  g_mutex_lock(&st->partitions_lock);
+  if (st->partitions_out == NULL)
+    st->partitions_out =
+        g_new0(cursus_store_partition, MAX(st->partitions->len, 1));
   for (guint i = 0; i < st->partitions->len; i++) {
     sc_partition *p = st->partitions->pdata[i];
     cursus_store_partition cp = {0};
@@ -354,11 +345,11 @@ const cursus_store_partition *sc_op_partitions(void *store, size_t *count_r,
                               p->name);
     cp.is_default = st->default_partition != NULL &&
                     g_str_equal(st->default_partition, p->name);
-    g_array_append_val(out, cp);
+    st->partitions_out[i] = cp;
   }
+  g_mutex_unlock(&st->partitions_lock);
   g_ptr_array_free(users, TRUE);
-  g_private_replace(&partitions_tls, out);
-  *count_r = out->len;
+  *count_r = st->partitions->len;
   (void)error_r;
-  return (const cursus_store_partition *)(void *)out->data;
+  return st->partitions_out;
 }

@@ -510,6 +510,10 @@ static bool header_decode(sc_folder *f, const void *data, size_t len) {
 static TCHDB *tc_open(const char *dir, const char *name, int mode,
                       int64_t bnum, GError **error) {
   char *path = g_build_filename(dir, name, NULL);
+  if (!sc_tc_sane(path, error)) {
+    g_free(path);
+    return NULL;
+  }
   TCHDB *db = tchdbnew();
   tchdbsetxmsiz(db, 0);
   if (mode & HDBOCREAT)
@@ -719,6 +723,14 @@ sc_folder *sc_folder_get(sc_store *st, const char *path, GError **error) {
   if (registry == NULL)
     registry = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   sc_folder *f = g_hash_table_lookup(registry, path);
+  if (f != NULL && !f->gone) {
+    /* another process may have renamed the folder away and made a new
+     * one at this path: the cached state is of the old directory */
+    struct stat a, b;
+    if (stat(path, &a) < 0 || fstat(f->dirfd, &b) < 0 || a.st_ino != b.st_ino ||
+        a.st_dev != b.st_dev)
+      f->gone = true;
+  }
   if (f != NULL && f->gone) {
     /* moved away and back, or removed and created again */
     g_hash_table_remove(registry, path);
@@ -771,6 +783,11 @@ void sc_folder_unref(sc_folder **fp) {
   *fp = NULL;
   g_mutex_lock(&reg_mu);
   bool free_it = --f->refs == 0 && f->gone;
+  /* a folder found gone (removed or moved by another process) may still
+   * be registered under its path */
+  if (free_it && registry != NULL &&
+      g_hash_table_lookup(registry, f->path) == f)
+    g_hash_table_remove(registry, f->path);
   g_mutex_unlock(&reg_mu);
   if (free_it)
     folder_free(f);
@@ -816,16 +833,13 @@ bool sc_folder_refresh(sc_folder *f, GError **error) {
     return false;
   }
   if (fstatat(f->dirfd, "store.log", &st, 0) < 0) {
-    if (errno == ENOENT && f->log_fd < 0)
-      return true;
     if (errno == ENOENT) {
-      struct stat dst;
-      if (fstat(f->dirfd, &dst) == 0 && dst.st_nlink == 0) {
-        f->gone = true;
-        sc_set_error(error, CURSUS_STORE_E_NOTFOUND, "the folder was removed");
-        return false;
-      }
-      return true;
+      /* a folder always has its log (a new one replaces the old by
+       * rename): without one it was deleted, or emptied into a
+       * placeholder for its children */
+      f->gone = true;
+      sc_set_error(error, CURSUS_STORE_E_NOTFOUND, "the folder was removed");
+      return false;
     }
     sc_errno_error(error, errno, "cannot stat the log of", f->path);
     return false;
@@ -981,8 +995,22 @@ bool sc_folder_log_special_use(sc_folder *f, uint32_t special_use,
   return log_write(f, R_SPECIAL, &le, 4, error);
 }
 
-bool sc_folder_log_moved(sc_folder *f, GError **error) {
-  return log_write(f, R_MOVED, "", 0, error);
+bool sc_folder_mark_moved(const char *path, GError **error) {
+  char *log = g_build_filename(path, "store.log", NULL);
+  uint8_t rec[9];
+  uint32_t n = GUINT32_TO_LE(1), crc;
+  rec[8] = R_MOVED;
+  crc = GUINT32_TO_LE((uint32_t)crc32(0, rec + 8, 1));
+  memcpy(rec, &n, 4);
+  memcpy(rec + 4, &crc, 4);
+  int fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+  bool ok = fd >= 0 && write(fd, rec, sizeof(rec)) == (ssize_t)sizeof(rec);
+  if (!ok)
+    sc_errno_error(error, errno, "cannot mark as moved", path);
+  if (fd >= 0)
+    close(fd);
+  g_free(log);
+  return ok;
 }
 
 bool sc_folder_log_cache(sc_folder *f, uint32_t uid, const void *blob,
@@ -1168,13 +1196,44 @@ bool sc_folder_checkpoint(sc_folder *f, GError **error) {
 
 /* ------------------------------------------------------------ create */
 
+/* clear_leftovers - remove what an earlier folder at PATH left (its
+ * index, log, cache and messages), keeping child folders */
+static void clear_leftovers(const char *path) {
+  GDir *d = g_dir_open(path, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+    if (name[0] == '=')
+      continue;
+    char *sub = g_build_filename(path, name, NULL);
+    if (g_file_test(sub, G_FILE_TEST_IS_DIR)) {
+      GDir *h = g_dir_open(sub, 0, NULL);
+      const char *n2;
+      while (h != NULL && (n2 = g_dir_read_name(h)) != NULL) {
+        char *f = g_build_filename(sub, n2, NULL);
+        unlink(f);
+        g_free(f);
+      }
+      if (h != NULL)
+        g_dir_close(h);
+      rmdir(sub);
+    } else {
+      unlink(sub);
+    }
+    g_free(sub);
+  }
+  if (d != NULL)
+    g_dir_close(d);
+}
+
 bool sc_folder_create(sc_store *st, const char *path, uint32_t uidvalidity,
                       const char *mailbox_id, uint32_t special_use,
-                      const char *acl, GError **error) {
+                      const char *acl, bool fresh, GError **error) {
   if (g_mkdir_with_parents(path, 0750) < 0) {
     sc_errno_error(error, errno, "cannot create", path);
     return false;
   }
+  if (fresh)
+    clear_leftovers(path);
   sc_folder *f = folder_new(st, path);
   bool ok = false;
   f->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1197,6 +1256,7 @@ bool sc_folder_create(sc_store *st, const char *path, uint32_t uidvalidity,
   if (db == NULL)
     goto out;
   tc_close(&db);
+  unlinkat(f->dirfd, "store.idx", 0);
   if (!checkpoint_index(f, error))
     goto out;
   f->log_seq = 1;
@@ -1209,6 +1269,13 @@ bool sc_folder_create(sc_store *st, const char *path, uint32_t uidvalidity,
   ok = true;
 out:
   f->writing = 0;
+  folder_free(f);
+  return ok;
+}
+
+bool sc_index_header_valid(const void *data, size_t len) {
+  sc_folder *f = folder_new(NULL, "");
+  bool ok = header_decode(f, data, len);
   folder_free(f);
   return ok;
 }

@@ -104,10 +104,11 @@ struct sc_folder {
 };
 
 /* sc_folder_create - initialise an empty folder in directory PATH
- * (created when missing) */
+ * (created when missing); FRESH removes what an earlier folder there left
+ * (reconstruct keeps the message files to index them again) */
 bool sc_folder_create(sc_store *st, const char *path, uint32_t uidvalidity,
                       const char *mailbox_id, uint32_t special_use,
-                      const char *acl, GError **error);
+                      const char *acl, bool fresh, GError **error);
 /* sc_folder_get - the folder at PATH, loaded (a new reference) */
 sc_folder *sc_folder_get(sc_store *st, const char *path, GError **error);
 sc_folder *sc_folder_ref(sc_folder *f);
@@ -138,8 +139,9 @@ bool sc_folder_log_seen(sc_folder *f, const char *user, const GArray *set,
 bool sc_folder_log_acl(sc_folder *f, const char *acl, GError **error);
 bool sc_folder_log_special_use(sc_folder *f, uint32_t special_use,
                                GError **error);
-/* sc_folder_log_moved - tell every process the folder moved away */
-bool sc_folder_log_moved(sc_folder *f, GError **error);
+/* sc_folder_mark_moved - tell every process using the folder at PATH
+ * that it moved away (the caller holds its exclusive lock) */
+bool sc_folder_mark_moved(const char *path, GError **error);
 bool sc_folder_log_cache(sc_folder *f, uint32_t uid, const void *blob,
                          size_t len, GError **error);
 /* sc_folder_keyword - the index of keyword NAME, defining it when CREATE
@@ -179,6 +181,8 @@ void sc_folder_count(sc_folder *f, const sc_rec *r, int sign);
 bool sc_folder_index_ok(const char *path);
 
 /* The record format, for the fuzz target and reconstruct. */
+/* sc_index_header_valid - DATA/LEN is a folder header of the index */
+bool sc_index_header_valid(const void *data, size_t len);
 bool sc_log_parse_header(const void *data, size_t len, uint64_t *gen_r);
 /* sc_log_next_record - the record at *OFF in DATA/LEN: its type, payload
  * and the offset after it; false at a torn or missing record */

@@ -223,7 +223,7 @@ bool sc_mailbox_create_loc(cursus_store_user *u, const sc_loc *loc,
     m.mailbox_id = g_strdup_printf("%08x%08x%08x", g_random_int(),
                                    g_random_int(), g_random_int());
     if (!sc_folder_create(st, path, m.uidvalidity, m.mailbox_id, special_use,
-                          m.acl, error)) {
+                          m.acl, true, error)) {
       g_free(m.mailbox_id);
       sc_mboxlist_abort(&tx);
       goto out;
@@ -283,12 +283,36 @@ static bool finish_delete(sc_store *st, const char *owner, const char *name,
   return true;
 }
 
+static bool finish_empty(sc_store *st, const char *owner, const char *path,
+                         GError **error);
+
 /* make_placeholder - drop the messages and index of a folder that keeps
- * children, leaving a \Noselect directory */
+ * children, leaving a \Noselect directory.  The mailbox list says so
+ * first (with an intent, finished by sc_repair_intents after a crash), so
+ * nobody finds a selectable mailbox without its index. */
 static bool make_placeholder(sc_store *st, const sc_mbox *m, const char *path,
                              sc_ulock *lk, GError **error) {
   uint64_t msgs, bytes;
   folder_usage(st, path, &msgs, &bytes);
+  sc_mltx *tx = sc_mboxlist_begin(st->mboxlist, error);
+  if (tx == NULL)
+    return false;
+  sc_mbox ph = *m;
+  ph.flags |= SC_MBOX_NOSELECT;
+  ph.special_use = 0;
+  sc_mltx_put(tx, &ph);
+  char *intent = g_strdup_printf("empty\t%s", m->name);
+  sc_mltx_set_intent(tx, m->owner, intent);
+  g_free(intent);
+  if (!sc_mboxlist_commit(&tx, error))
+    return false;
+  sc_ulock_change(lk, -(int64_t)bytes, -(int64_t)msgs);
+  return finish_empty(st, m->owner, path, error);
+}
+
+/* finish_empty - remove a placeholder's files and its intent */
+static bool finish_empty(sc_store *st, const char *owner, const char *path,
+                         GError **error) {
   sc_folder_forget(st, path);
   GDir *d = g_dir_open(path, 0, NULL);
   const char *name;
@@ -307,14 +331,8 @@ static bool make_placeholder(sc_store *st, const sc_mbox *m, const char *path,
   sc_mltx *tx = sc_mboxlist_begin(st->mboxlist, error);
   if (tx == NULL)
     return false;
-  sc_mbox ph = *m;
-  ph.flags |= SC_MBOX_NOSELECT;
-  ph.special_use = 0;
-  sc_mltx_put(tx, &ph);
-  if (!sc_mboxlist_commit(&tx, error))
-    return false;
-  sc_ulock_change(lk, -(int64_t)bytes, -(int64_t)msgs);
-  return true;
+  sc_mltx_set_intent(tx, owner, NULL);
+  return sc_mboxlist_commit(&tx, error);
 }
 
 static char *trash_path(const char *owner_dir) {
@@ -444,6 +462,27 @@ static bool finish_rename(sc_store *st, const char *owner,
 static bool rename_inbox(cursus_store_user *u, const sc_loc *from,
                          const sc_loc *to, GError **error);
 
+/* renamed_names_valid - would every mailbox below OLD_NAME still have a
+ * valid name (depth, length) once it is below NEW_NAME? */
+static bool renamed_names_valid(sc_store *st, const char *owner,
+                                const char *old_name, const char *new_name,
+                                GError **error) {
+  GPtrArray *all = g_ptr_array_new_with_free_func((GDestroyNotify)sc_mbox_free);
+  char *pre = child_prefix(st, old_name);
+  bool ok = sc_mboxlist_folders(st->mboxlist, owner, all, error);
+  for (guint i = 0; ok && i < all->len; i++) {
+    const sc_mbox *m = all->pdata[i];
+    if (!g_str_has_prefix(m->name, pre))
+      continue;
+    char *nn = g_strconcat(new_name, m->name + strlen(old_name), NULL);
+    ok = sc_name_check(st, nn, error);
+    g_free(nn);
+  }
+  g_free(pre);
+  g_ptr_array_free(all, TRUE);
+  return ok;
+}
+
 int sc_op_mailbox_rename(cursus_store_user *u, const char *old_name,
                          const char *new_name, const char **error_r) {
   GError *err = NULL;
@@ -490,6 +529,10 @@ int sc_op_mailbox_rename(cursus_store_user *u, const char *old_name,
   sc_ulock lk;
   if (!sc_ulock_take(st, from.owner, owner_dir, &lk, &err))
     goto out;
+  if (!renamed_names_valid(st, from.owner, from.name, to.name, &err)) {
+    sc_ulock_release(&lk);
+    goto out;
+  }
   char *intent = g_strdup_printf("rename\t%s\t%s", from.name, to.name);
   sc_mltx *tx = sc_mboxlist_begin(st->mboxlist, &err);
   if (tx != NULL) {
@@ -576,6 +619,12 @@ void sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk) {
     char *path = rel != NULL ? g_build_filename(lk->dir, rel, NULL) : NULL;
     ok = path != NULL &&
          finish_delete(st, owner, v[1], path, v[2], lk, &err);
+    g_free(rel);
+    g_free(path);
+  } else if (g_strv_length(v) == 2 && g_str_equal(v[0], "empty")) {
+    char *rel = sc_folder_relpath(v[1], st->separator);
+    char *path = rel != NULL ? g_build_filename(lk->dir, rel, NULL) : NULL;
+    ok = path != NULL && finish_empty(st, owner, path, &err);
     g_free(rel);
     g_free(path);
   } else if (g_strv_length(v) == 3 && g_str_equal(v[0], "rename")) {
@@ -987,6 +1036,16 @@ int sc_op_quota_get(cursus_store_user *u, const char *root,
   if (!sc_usage_read_dir(dir, &us)) {
     memset(&us, 0, sizeof(us));
     us.bytes_limit = us.messages_limit = -1;
+  } else if (us.seq & 1) {
+    /* held by someone, or left by a crash: the lock waits for the holder
+     * and counts again after a crash */
+    sc_ulock lk;
+    GError *lerr = NULL;
+    if (sc_ulock_take(u->st, owner, dir, &lk, &lerr)) {
+      us = lk.usage;
+      sc_ulock_release(&lk);
+    }
+    g_clear_error(&lerr);
   }
   bool self = g_str_equal(owner, u->id);
   g_free(u->last_text);

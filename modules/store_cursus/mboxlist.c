@@ -134,6 +134,8 @@ static uint64_t read_gen(sc_mboxlist *ml) {
 }
 
 static TCBDB *bdb_open(const char *path, int mode, GError **error) {
+  if (!sc_tc_sane(path, error))
+    return NULL;
   TCBDB *db = tcbdbnew();
   tcbdbsetxmsiz(db, 0);
   if (mode & BDBOCREAT)

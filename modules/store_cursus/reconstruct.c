@@ -152,7 +152,7 @@ static bool rebuild_folder(rctx *r, const char *path, const sc_mbox *m,
   sc_folder_forget(r->st, path);
   bool ok = sc_folder_create(r->st, path, uv, mid,
                              m != NULL ? m->special_use : 0,
-                             m != NULL ? m->acl : "", error);
+                             m != NULL ? m->acl : "", false, error);
   sc_folder *f = ok ? sc_folder_get(r->st, path, error) : NULL;
   if (f != NULL) {
     g_mutex_lock(&f->mu);

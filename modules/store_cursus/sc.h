@@ -73,6 +73,8 @@ typedef struct sc_store {
   int64_t vanished_keep;  /* seconds tombstones of expunges are kept    */
   bool fsync;
   struct sc_mboxlist *mboxlist;
+  GMutex partitions_lock; /* guards partitions_out                      */
+  struct cursus_store_partition *partitions_out; /* of the partitions op */
 } sc_store;
 
 /* sc_store_partition - the partition named NAME, or NULL */
@@ -83,6 +85,10 @@ sc_partition *sc_store_partition(sc_store *st, const char *name);
 /* sc_flock - flock(FD, OP) retrying up to TIMEOUT_MS; false with errno
  * EWOULDBLOCK on timeout */
 bool sc_flock(int fd, int op, unsigned timeout_ms);
+
+/* sc_tc_sane - does the Tokyo Cabinet file PATH (absent is fine) have a
+ * plausible header?  CORRUPT error when not */
+bool sc_tc_sane(const char *path, GError **error);
 
 /* ------------------------------------------------------------ records */
 

@@ -110,6 +110,8 @@ static void store_free(sc_store *st) {
   g_free(st->default_partition);
   g_free(st->other_prefix);
   g_free(st->shared_prefix);
+  g_free(st->partitions_out);
+  g_mutex_clear(&st->partitions_lock);
   g_free(st);
 }
 
@@ -178,6 +180,7 @@ static int sc_open(cursus_module_ctx *ctx, void **store_r,
                    const char **error_r) {
   GError *err = NULL;
   sc_store *st = g_new0(sc_store, 1);
+  g_mutex_init(&st->partitions_lock);
   st->root = g_strdup(sc_host->path(ctx, CURSUS_PATH_STORE));
   st->partitions = g_ptr_array_new_with_free_func((GDestroyNotify)partition_free);
   char *sep = setting_str("separator", "/");

@@ -31,9 +31,10 @@ int sc_user_fail(cursus_store_user *u, GError *error, const char **error_r) {
     if (error_r != NULL)
       *error_r = u->last_text;
   } else if (error_r != NULL) {
-    static GPrivate tls = G_PRIVATE_INIT(g_free);
-    char *copy = g_strdup(text);
-    g_private_replace(&tls, copy);
+    /* thread-local without GPrivate, whose key would leak when the
+     * module is unloaded */
+    static __thread char copy[512];
+    g_strlcpy(copy, text, sizeof copy);
     *error_r = copy;
   }
   if (code == CURSUS_STORE_E_CORRUPT || code == CURSUS_STORE_E_INTERNAL)
@@ -240,7 +241,8 @@ bool sc_create_user(sc_store *st, const char *owner, const char *partition,
   } else {
     m.uidvalidity = sc_mltx_uidvalidity(tx);
     m.mailbox_id = new_mailbox_id();
-    ok = sc_folder_create(st, dir, m.uidvalidity, m.mailbox_id, 0, "", error);
+    ok = sc_folder_create(st, dir, m.uidvalidity, m.mailbox_id, 0, "", true,
+                          error);
   }
   if (ok) {
     sc_userrec rec = {(char *)owner, p->name,
@@ -262,6 +264,8 @@ bool sc_create_user(sc_store *st, const char *owner, const char *partition,
 /* forget_user - drop every record of OWNER from the mailbox list */
 static void forget_user(sc_store *st, const char *owner) {
   GError *err = NULL;
+  sc_log(CURSUS_LOG_WARNING, "the mailboxes of %s are recorded but their "
+         "directory is gone: dropping the records", owner);
   sc_mltx *tx = sc_mboxlist_begin(st->mboxlist, &err);
   if (tx == NULL) {
     g_clear_error(&err);
@@ -680,9 +684,11 @@ bool sc_ulock_take(sc_store *st, const char *owner, const char *dir,
              err->message);
       g_error_free(err);
     }
-    lk->usage.seq = (lk->usage.seq + 1) & ~1u;
-    usage_write(lk->fd, &lk->usage);
   }
+  /* odd while we hold it: a crash before release makes the next holder
+   * count again */
+  lk->usage.seq = (lk->usage.seq + 2) | 1u;
+  usage_write(lk->fd, &lk->usage);
   return true;
 }
 
@@ -697,7 +703,6 @@ void sc_ulock_change(sc_ulock *lk, int64_t dbytes, int64_t dmsgs) {
     u->over_since = g_get_real_time() / G_USEC_PER_SEC;
   else if (!over)
     u->over_since = 0;
-  u->seq += 2;
   usage_write(lk->fd, u);
 }
 
@@ -729,6 +734,8 @@ bool sc_ulock_fits(sc_ulock *lk, uint64_t size, uint32_t count) {
 
 void sc_ulock_release(sc_ulock *lk) {
   if (lk->fd >= 0) {
+    lk->usage.seq = (lk->usage.seq + 1) & ~1u;
+    usage_write(lk->fd, &lk->usage);
     flock(lk->fd, LOCK_UN);
     close(lk->fd);
   }

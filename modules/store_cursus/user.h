@@ -89,7 +89,7 @@ bool sc_lookup_mbox(cursus_store_user *u, const char *full, uint32_t need,
 /* ------------------------------------------------------------ usage */
 
 typedef struct sc_usage {
-  uint32_t seq;            /* odd while an update is in progress      */
+  uint32_t seq;            /* odd while the user lock is held          */
   uint64_t bytes, messages;
   int64_t over_since, warned_at;
   int64_t bytes_limit, messages_limit;

@@ -5,6 +5,8 @@
 #include "sc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
@@ -65,7 +67,7 @@ bool sc_flock(int fd, int op, unsigned timeout_ms) {
   if (errno != EWOULDBLOCK && errno != EINTR)
     return false;
   gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  unsigned sleep_us = 100;
+  unsigned sleep_us = 50;
   for (;;) {
     if (flock(fd, op | LOCK_NB) == 0)
       return true;
@@ -75,8 +77,9 @@ bool sc_flock(int fd, int op, unsigned timeout_ms) {
       errno = EWOULDBLOCK;
       return false;
     }
+    /* short naps: lock holders keep locks for milliseconds at most */
     g_usleep(sleep_us);
-    if (sleep_us < 10000)
+    if (sleep_us < 1000)
       sleep_us *= 2;
   }
 }
@@ -344,4 +347,33 @@ bool sc_set_has(const cursus_store_set *set, uint32_t n) {
       return true;
   }
   return false;
+}
+
+/* ------------------------------------------------------------ files */
+
+bool sc_tc_sane(const char *path, GError **error) {
+  /* Tokyo Cabinet ends the process on some damaged headers (it takes a
+   * garbage size for an allocation): look before it does */
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno == ENOENT;
+  uint8_t h[256];
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0 && pread(fd, h, sizeof(h), 0) == sizeof(h);
+  close(fd);
+  if (ok) {
+    /* big-endian counts: buckets at 40, file size at 56 */
+    uint64_t bnum = 0, fsiz = 0;
+    for (int i = 0; i < 8; i++) {
+      bnum = bnum << 8 | h[40 + i];
+      fsiz = fsiz << 8 | h[56 + i];
+    }
+    ok = memcmp(h, "ToKyO CaBiNeT\n", 14) == 0 && h[34] <= 16 &&
+         h[35] <= 24 && bnum > 0 && bnum <= ((uint64_t)1 << 32) &&
+         fsiz >= sizeof(h) && fsiz <= (uint64_t)st.st_size;
+  }
+  if (!ok)
+    sc_set_error(error, CURSUS_STORE_E_CORRUPT,
+                 "%s is damaged (not a Tokyo Cabinet database)", path);
+  return ok;
 }

@@ -108,7 +108,7 @@ static void parse_command(const char *text, size_t len, bool utf8) {
   append_args a;
   imap_parser_init(&ap, text, len);
   ap.utf8_names = utf8;
-  imap_append_parse(&ap, &a);
+  (void)imap_append_parse(&ap, &a);
   if (a.keywords != NULL)
     g_ptr_array_free(a.keywords, TRUE);
   imap_parser_clear(&ap);

@@ -70,7 +70,11 @@ FUZZ_LDIF_SOURCES = modules/dir_ldif/ldif.c modules/dir_ldif/ldifdb.c \
 	modules/dir_ldif/filter.c modules/direntry/direntry.c
 FUZZ_LDIF_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/modules \
 	-I$(top_srcdir)/modules/dir_ldif
-tests_fuzz_fuzz_ldif_SOURCES = tests/fuzz/fuzz_ldif.c tests/fuzz/driver.c $(FUZZ_LDIF_SOURCES)
+# the core files under test are compiled into the harness too, so libFuzzer
+# sees their coverage (the copies in libcursus-core are not instrumented)
+FUZZ_DIR_CORE = core/dir/address.c core/dir/values.c core/dir/status.c
+tests_fuzz_fuzz_ldif_SOURCES = tests/fuzz/fuzz_ldif.c tests/fuzz/driver.c \
+	$(FUZZ_LDIF_SOURCES) $(FUZZ_DIR_CORE)
 tests_fuzz_fuzz_ldif_CPPFLAGS = $(FUZZ_LDIF_CPPFLAGS)
 tests_fuzz_fuzz_ldif_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_ldif_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
@@ -81,10 +85,33 @@ tests_fuzz_fuzz_ldapfilter_CPPFLAGS = $(FUZZ_LDIF_CPPFLAGS)
 tests_fuzz_fuzz_ldapfilter_CFLAGS = $(AM_CFLAGS) $(LDAP_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_ldapfilter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_ldapfilter_LDADD = $(GLIB_LIBS) $(LDAP_LIBS)
-tests_fuzz_fuzz_diraddress_SOURCES = tests/fuzz/fuzz_diraddress.c tests/fuzz/driver.c
-tests_fuzz_fuzz_diraddress_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_diraddress_SOURCES = tests/fuzz/fuzz_diraddress.c tests/fuzz/driver.c \
+	core/dir/address.c core/dir/delivery.c core/auth/service.c \
+	core/auth/passwd.c
+tests_fuzz_fuzz_diraddress_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(GSASL_CFLAGS) \
+	$(ARGON2_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_diraddress_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
-tests_fuzz_fuzz_diraddress_LDADD = $(FUZZ_COMMON_LDADD)
+tests_fuzz_fuzz_diraddress_LDADD = $(FUZZ_COMMON_LDADD) $(GNUTLS_LIBS) $(GSASL_LIBS) \
+	$(ARGON2_LIBS)
+
+# the message store's MIME indexing and record readers
+FUZZ_TARGETS += mime storeindex
+FUZZ_STORE_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) -I$(top_srcdir)/modules/store_cursus \
+	$(GMIME_CFLAGS) $(TC_CFLAGS) $(ZLIB_CFLAGS)
+FUZZ_STORE_LDADD = $(GMIME_LIBS) $(TC_LIBS) $(ZLIB_LIBS) $(GLIB_LIBS)
+check_PROGRAMS += tests/fuzz/fuzz_mime tests/fuzz/fuzz_storeindex
+tests_fuzz_fuzz_mime_SOURCES = tests/fuzz/fuzz_mime.c tests/fuzz/driver.c \
+	modules/store_cursus/mime.c modules/store_cursus/util.c
+tests_fuzz_fuzz_mime_CFLAGS = $(FUZZ_STORE_CFLAGS)
+tests_fuzz_fuzz_mime_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_mime_LDADD = $(FUZZ_STORE_LDADD)
+tests_fuzz_fuzz_storeindex_SOURCES = tests/fuzz/fuzz_storeindex.c \
+	tests/fuzz/driver.c modules/store_cursus/folder.c \
+	modules/store_cursus/mime.c modules/store_cursus/util.c \
+	modules/store_cursus/layout.c
+tests_fuzz_fuzz_storeindex_CFLAGS = $(FUZZ_STORE_CFLAGS)
+tests_fuzz_fuzz_storeindex_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_storeindex_LDADD = $(FUZZ_STORE_LDADD)
 
 TESTS += tests/fuzz/run-corpus.sh
 EXTRA_DIST += tests/fuzz/run-corpus.sh tests/fuzz/README.md tests/fuzz/corpus
@@ -92,3 +119,15 @@ EXTRA_DIST += tests/fuzz/run-corpus.sh tests/fuzz/README.md tests/fuzz/corpus
 .PHONY: fuzz
 fuzz: $(check_PROGRAMS)
 	@echo "fuzz harnesses built: $(FUZZ_TARGETS)"
+
+FUZZ_TARGETS += jobproto smtpreply
+check_PROGRAMS += tests/fuzz/fuzz_jobproto tests/fuzz/fuzz_smtpreply
+tests_fuzz_fuzz_jobproto_SOURCES = tests/fuzz/fuzz_jobproto.c tests/fuzz/driver.c
+tests_fuzz_fuzz_jobproto_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_jobproto_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_jobproto_LDADD = $(FUZZ_COMMON_LDADD)
+tests_fuzz_fuzz_smtpreply_SOURCES = tests/fuzz/fuzz_smtpreply.c tests/fuzz/driver.c \
+	modules/channel_smtp/client.c
+tests_fuzz_fuzz_smtpreply_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GNUTLS_CFLAGS)
+tests_fuzz_fuzz_smtpreply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_smtpreply_LDADD = $(GLIB_LIBS) $(GNUTLS_LIBS)

@@ -23,6 +23,18 @@ TESTDATA = os.path.join(SRCDIR, "tests", "integration", "data",
                         "dirtest.ldif")
 
 
+# mail leaves through tcp_local (no master program here: it stays queued)
+IMTA = """\
+.                       $U%$H@tcp_local-daemon
+
+l
+localhost
+
+tcp_local slave
+tcp_local-daemon
+"""
+
+
 def read(path):
     with open(path) as f:
         return f.read()
@@ -75,7 +87,8 @@ class DirEnv:
             self.slapd.add_reader()
         os.makedirs(self.tmp / "srv", exist_ok=True)
         self.srv = Server(self.tmp / "srv", services=self.services,
-                          conf_extra=self.conf_extra(), files=files)
+                          conf_extra=self.conf_extra(), files=files,
+                          imta=IMTA)
         return self
 
     def rewrite_conf(self):

@@ -6,6 +6,8 @@ config/directory.ldif, a store, and a self-signed certificate made with
 GnuTLS' certtool.  Clients connect with Python's imaplib/poplib, curl,
 mbsync and fetchmail.
 """
+import base64
+import hashlib
 import os
 import socket
 import ssl
@@ -53,17 +55,45 @@ def client_tls():
     return ctx
 
 
-def directory_ldif():
+def ssha512(password):
+    """An OpenLDAP {SSHA512} value of PASSWORD."""
+    salt = os.urandom(8)
+    digest = hashlib.sha512(password.encode() + salt).digest()
+    return "{SSHA512}" + base64.b64encode(digest + salt).decode()
+
+
+def user_ldif(uid, password="pass", domain="example.com", **attrs):
+    """A directory entry for UID@DOMAIN; ATTRS become more attribute lines
+    (a list value gives several lines)."""
+    lines = ["dn: uid=%s,ou=People,o=%s,o=cursus" % (uid, domain),
+             "objectClass: top", "objectClass: person",
+             "objectClass: organizationalPerson", "objectClass: inetOrgPerson",
+             "objectClass: inetUser", "objectClass: inetMailUser",
+             "objectClass: inetLocalMailRecipient",
+             "mail: %s@%s" % (uid, domain), "uid: %s" % uid,
+             "cn: %s" % uid, "sn: %s" % uid, "mailDeliveryOption: mailbox",
+             "userPassword: %s" % ssha512(password)]
+    attrs.setdefault("inetUserStatus", "active")
+    attrs.setdefault("mailUserStatus", "active")
+    for k, v in attrs.items():
+        for value in (v if isinstance(v, list) else [v]):
+            lines.append("%s: %s" % (k, value))
+    return "\n".join(lines) + "\n\n"
+
+
+def directory_ldif(extra=""):
     with open(os.path.join(cursus_harness.SRCDIR, "config",
                            "directory.ldif")) as f:
-        return f.read()
+        return f.read() + "\n" + extra
 
 
 def access_server(cursus, imap_settings="", pop3_settings="", tls=True,
-                  services=None, conf_extra="", plaintext=True, **kw):
+                  services=None, conf_extra="", plaintext=True, users="",
+                  **kw):
     """A server with IMAP and POP3 services.  IMAP_SETTINGS and
     POP3_SETTINGS are lines for [module proto_imap] / [module proto_pop3];
-    PLAINTEXT allows passwords without TLS (loopback tests)."""
+    PLAINTEXT allows passwords without TLS (loopback tests); USERS is
+    more LDIF for the directory (see user_ldif)."""
     svc = services or {
         "IMAP": {"PROTOCOL": "imap", "PORT": "auto", "TLS_PORT": "auto"},
         "POP3": {"PROTOCOL": "pop3", "PORT": "auto", "TLS_PORT": "auto"},
@@ -71,9 +101,11 @@ def access_server(cursus, imap_settings="", pop3_settings="", tls=True,
     if not tls:
         for spec in svc.values():
             spec.pop("TLS_PORT", None)
-    srv = cursus(services=svc, files={"directory.ldif": directory_ldif()},
+    srv = cursus(services=svc, files={"directory.ldif": directory_ldif(users)},
                  **kw)
     extra = textwrap.dedent("""\
+        [store]
+        module = store_cursus
         [directory]
         module = dir_ldif
         default_domain = example.com

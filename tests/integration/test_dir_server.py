@@ -107,6 +107,45 @@ def test_scram_secret_is_right(client):
     assert client.cmd("SCRAM wendy").startswith("-NO")
 
 
+def test_autoreply_decided_in_the_server(server, client, tmp_path):
+    msg = tmp_path / "msg"
+    msg.write_bytes(b"From: Friend <friend@else.example>\r\n"
+                    b"To: Carol <carol@example.com>\r\nSubject: Hi\r\n"
+                    b"Message-ID: <1@else.example>\r\n\r\nHello\r\n")
+    bulk = tmp_path / "bulk"
+    bulk.write_bytes(msg.read_bytes().replace(b"Subject:", b"Precedence: bulk\r\nSubject:"))
+    assert client.cmd("AUTOREPLY carol@example.com - %s" % msg) == "-NO null sender"
+    assert client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % bulk) == (
+        "-NO the message is bulk mail")
+    assert client.cmd("AUTOREPLY bob@example.com friend@else.example %s" % msg) == (
+        "-NO the user has no autoreply option")
+    # a reply is due: enqueued to the sender, with the null sender
+    assert client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % msg) == (
+        "+OK replied")
+    replies = queued(server, b"Auto-Submitted: auto-replied")
+    assert len(replies) == 1
+    assert b"To: friend@else.example" in replies[0]
+    assert b"Subject: Away: Hi" in replies[0]
+    assert b"In-Reply-To: <1@else.example>" in replies[0]
+    # once per sender per interval (remembered on disk)
+    assert client.cmd("AUTOREPLY carol@example.com friend@else.example %s" % msg) == (
+        "-NO the sender had a reply within the interval")
+    assert len(queued(server, b"Auto-Submitted: auto-replied")) == 1
+    assert os.path.exists(os.path.join(server.srv.state, "autoreply.tch"))
+
+
+def queued(server, marker):
+    """The contents of queue files holding MARKER."""
+    found = []
+    for root, _, files in os.walk(os.path.join(server.srv.state, "queue")):
+        for name in files:
+            with open(os.path.join(root, name), "rb") as f:
+                data = f.read()
+            if marker in data:
+                found.append(data)
+    return found
+
+
 # ------------------------------------------------- embedded: reload on refresh
 
 NEW_USER = """

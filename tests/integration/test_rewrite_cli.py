@@ -42,6 +42,8 @@ def options(ctx):
             opts += ["--source-channel", w[4:]]
         elif w.startswith("dst="):
             opts += ["--destination-channel", w[4:]]
+        elif w.startswith("tag="):
+            opts += ["--tag", w[4:]]
         elif w == "reprocess":
             opts.append("--reprocess")
         elif w == "nomap":
@@ -190,3 +192,39 @@ def test_mapping_command():
     p = run_cursus(DATA, "test-mapping", "NOSUCH", "x")
     assert p.returncode == 1
     assert "no mapping table NOSUCH" in p.stderr
+
+
+def test_default_configuration(tmp_path):
+    """The shipped configuration (config/) routes hosted users through the
+    directory to the store, the postmaster alias, the rest to the
+    Internet, and refuses relaying."""
+    import shutil
+    from cursus_harness import BUILDDIR
+    cfg = tmp_path / "config"
+    cfg.mkdir()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(cfg, 0o755)
+    for name in ("imta.cnf", "dispatcher.cnf", "job_controller.cnf",
+                 "mappings", "aliases", "directory.ldif"):
+        shutil.copy(os.path.join(SRCDIR, "config", name), cfg / name)
+    shutil.copy(os.path.join(BUILDDIR, "config", "cursus.conf"),
+                cfg / "cursus.conf")
+    for f in cfg.iterdir():
+        os.chmod(f, 0o644)
+    p = run_cursus(str(cfg), "config", "check")
+    assert p.returncode == 0, p.stderr
+    p = run_cursus(str(cfg), "test-rewrite", "-q", "postmaster@localhost",
+                   "bob@example.com", "joe@elsewhere.example",
+                   "nobody@example.com")
+    out = p.stdout
+    assert "  ims-ms alice@ims-ms-daemon (routing host ims-ms-daemon, " \
+           "expanded from postmaster@localhost)" in out
+    assert "  ims-ms bob@ims-ms-daemon (routing host ims-ms-daemon, " \
+           "expanded from bob@example.com)" in out
+    assert "  tcp_local joe@elsewhere.example (routing host tcp-daemon)" in out
+    assert "error                     = 5.1.1 <nobody@example.com>: no " \
+           "such user" in out
+    p = run_cursus(str(cfg), "test-mapping", "ORIG_SEND_ACCESS",
+                   "tcp_local|a@b.example|tcp_local|c@d.example")
+    assert "verdict                   = REJECT 550 5.7.1 Relaying not " \
+           "allowed" in p.stdout

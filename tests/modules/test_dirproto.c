@@ -13,10 +13,15 @@
  *   FIND address-or-login    host->directory->find_user
  *   DOMAIN name              host->directory->find_domain
  *   SCRAM login              host->auth->scram_secret (SCRAM-SHA-256)
+ *   AUTOREPLY rcpt sender file   host->directory->autoreply for the
+ *                            message in FILE ("-" for the null sender)
  *   QUIT
  */
+#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cursus/cursus.h>
@@ -138,6 +143,29 @@ static void cmd_find(session *s, char **w) {
   host->buf_free(&id);
 }
 
+static void cmd_autoreply(session *s, const char *args) {
+  char **w = g_strsplit(args, " ", 3);
+  if (g_strv_length(w) != 3) {
+    reply(s, CURSUS_PERMFAIL, "AUTOREPLY recipient sender file");
+    g_strfreev(w);
+    return;
+  }
+  int fd = open(w[2], O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) < 0) {
+    reply(s, CURSUS_PERMFAIL, "cannot open the file");
+  } else {
+    cursus_autoreply_msg m = {strcmp(w[1], "-") == 0 ? "" : w[1], w[0], fd,
+                              (uint64_t)st.st_size, 0, "l"};
+    const char *error = NULL;
+    int rc = host->directory->autoreply(NULL, &m, &error);
+    reply(s, rc, rc == CURSUS_OK ? "replied" : error);
+  }
+  if (fd >= 0)
+    close(fd);
+  g_strfreev(w);
+}
+
 static void dp_line(void *data, const char *line, size_t len, unsigned flags) {
   session *s = data;
   char *text = g_strndup(line, len);
@@ -163,6 +191,8 @@ static void dp_line(void *data, const char *line, size_t len, unsigned flags) {
   } else if ((g_ascii_strcasecmp(cmd, "FIND") == 0 ||
               g_ascii_strcasecmp(cmd, "DOMAIN") == 0) && w[1] != NULL) {
     cmd_find(s, w);
+  } else if (g_ascii_strcasecmp(cmd, "AUTOREPLY") == 0 && w[1] != NULL) {
+    cmd_autoreply(s, text + 10);
   } else if (g_ascii_strcasecmp(cmd, "SCRAM") == 0 && w[1] != NULL) {
     cursus_buf secret = {0}, user = {0};
     const char *error = NULL;

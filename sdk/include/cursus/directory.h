@@ -242,8 +242,15 @@ typedef struct cursus_directory_ops {
 typedef struct cursus_autoreply_msg {
   const char *sender;    /* envelope sender; "" for the null sender      */
   const char *recipient; /* the address the autoreply copy was sent to   */
-  int content_fd;        /* the message (header, blank line, body), CRLF */
+  int content_fd;        /* the message (header, blank line, body), CRLF:
+                            CONTENT_SIZE bytes from CONTENT_OFFSET on, read
+                            with pread (the descriptor's position is left
+                            alone), as host->queue->content_fd gives it */
   uint64_t content_size;
+  uint64_t content_offset;
+  /* the channel that delivers the copy; the reply is enqueued as coming
+   * from it (NULL: "autoreply") */
+  const char *channel;
 } cursus_autoreply_msg;
 
 /*

@@ -679,7 +679,9 @@ typedef struct cursus_store_ops {
   int (*mailbox_delete)(cursus_store_user *user, const char *name,
                         const char **error_r);
   /* Renames OLD to NEW with every mailbox below it.  Renaming INBOX moves
-   * its messages to NEW and leaves INBOX empty (RFC 3501). */
+   * its messages to NEW and leaves INBOX empty (RFC 3501).  Fails with
+   * E_EXISTS, E_INVALID (NEW below OLD, or in another user's mailboxes)
+   * and E_LIMIT (a mailbox below would nest too deep). */
   int (*mailbox_rename)(cursus_store_user *user, const char *old_name,
                         const char *new_name, const char **error_r);
   /* Adds or removes NAME from the user's subscriptions (it need not
