@@ -288,7 +288,7 @@ static bool filters_content(enqueue *e, const fmodel *m) {
 /* filters_recipients - what the filters said of each recipient; false
  * when that fails the whole message (the replies are set) */
 static bool filters_recipients(enqueue *e, const fmodel *m) {
-  unsigned first_code = 0;
+  unsigned first_code = 0, failed_index = G_MAXUINT;
   char *first_text = NULL;
   for (guint i = 0; i < e->entries->len; i++) {
     entry *en = e->entries->pdata[i];
@@ -336,9 +336,13 @@ static bool filters_recipients(enqueue *e, const fmodel *m) {
       g_free(text);
       g_free(first_text);
       return false;
-    } else {
+    } else if (en->rcpt_index != failed_index) {
+      /* one failed entry per recipient: one failure notice */
       en->fail_code = g_strndup(st, strcspn(st, " "));
       en->fail_text = g_strdup(text);
+      failed_index = en->rcpt_index;
+    } else {
+      en->dropped = true;
     }
     g_free(text);
   }
