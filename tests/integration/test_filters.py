@@ -298,3 +298,53 @@ def test_config_errors(cursus):
     assert "default_action must be tempfail, accept, reject or quarantine" in out
     assert "unknown setting 'colour'" in out
     assert "cursus.conf:" in out
+
+
+def doc_examples():
+    """(cursus.conf text, [imta.cnf channel lines]) of docs/filters.md, in
+    order: each ```ini block with the plain block that follows it."""
+    import re
+    from cursus_harness import SRCDIR
+    text = open(os.path.join(SRCDIR, "docs", "filters.md")).read()
+    blocks = re.findall(r"```(ini|console|)\n(.*?)```", text, re.S)
+    out = []
+    for i, (kind, body) in enumerate(blocks):
+        if kind == "ini" and i + 1 < len(blocks) and blocks[i + 1][0] == "":
+            out.append((body, blocks[i + 1][1].strip().split("\n")))
+    return out
+
+
+def imta_with_lines(lines):
+    imta = shipped("imta.cnf").split("\n")
+    for line in lines:
+        name = line.split(" ")[0]
+        imta = [line if l.split(" ")[0] == name else l for l in imta]
+    return "\n".join(imta)
+
+
+def test_docs_examples(cursus, milter, tmp_path):
+    """The configuration examples of docs/filters.md pass `cursus config
+    check`, and the first one filters mail with a real milter."""
+    examples = doc_examples()
+    assert len(examples) == 3
+    tag = os.path.join(str(tmp_path), "tag")
+    import shutil
+    from cursus_harness import SRCDIR
+    shutil.copytree(os.path.join(SRCDIR, "sdk", "examples", "filter_tag"), tag)
+    subprocess.run(["make", "-s", "-C", tag, "CURSUS_SDK_CFLAGS=-I%s" %
+                    os.path.join(SRCDIR, "sdk", "include")], check=True)
+    for conf, lines in examples:
+        srv = make_mta(lambda **kw: cursus(module_path_extra=[tag], **kw),
+                       imta=imta_with_lines(lines), conf_extra=conf,
+                       start=False)
+        r = srv.cursus("config", "check")
+        assert r.returncode == 0, r.stdout + r.stderr
+    port, seen = milter
+    conf, lines = examples[0]
+    conf = conf.replace("inet:127.0.0.1:8891", "inet:127.0.0.1:%d" % port)
+    conf = conf.replace("unix:/run/rspamd/milter.sock",
+                        "inet:127.0.0.1:%d" % port)
+    srv = make_mta(cursus, imta=imta_with_lines(lines), conf_extra=conf)
+    assert send(srv, msg("addheader"))[0] == 250
+    f = wait_queued(srv, 1)[0]
+    assert f.header("X-Scanned") == "by the test milter"
