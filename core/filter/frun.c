@@ -120,6 +120,9 @@ static void pools_start(void) {
     call_pool = g_thread_pool_new(call_run, NULL, CALL_THREADS, FALSE, NULL);
     chain_pool = g_thread_pool_new(chain_run, NULL, CHAIN_THREADS, FALSE,
                                    NULL);
+    /* keep idle threads: starting one per call costs more than the call */
+    if (g_thread_pool_get_max_unused_threads() < CHAIN_THREADS)
+      g_thread_pool_set_max_unused_threads(CHAIN_THREADS);
   }
   g_mutex_unlock(&pool_lock);
 }
