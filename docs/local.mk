@@ -12,3 +12,4 @@ dist_doc_DATA += docs/rewriting.md
 dist_doc_DATA += docs/job-controller.md docs/channels.md docs/qm.md
 dist_doc_DATA += docs/store.md
 dist_doc_DATA += docs/imap.md docs/pop3.md
+dist_doc_DATA += docs/filters.md

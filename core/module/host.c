@@ -5,6 +5,7 @@
 #include "host.h"
 #include "config/bundle.h"
 #include "config/config.h"
+#include "filter/fmsg.h"
 #include "util/fsutil.h"
 #include "util/cache.h"
 #include "util/log.h"
@@ -334,6 +335,7 @@ void host_init(unsigned process) {
   host.timer_remove = h_timer_remove;
   host.run_blocking = h_run_blocking;
   host.read_config_file = h_read_config_file;
+  host.filter = fmsg_access();
 }
 
 const cursus_host *host_table(void) { return &host; }

@@ -355,6 +355,7 @@ static void cmd_mail(smtp_session *s, const smtp_cmd *c) {
       .protocol = j->protocol,
       .session_flags = j->flags,
       .per_recipient = s->lmtp,
+      .client_name = s->client_name,
   };
   if (!smtp_run(s, mail_work, mail_done, j)) {
     smtp_mail_clear(&j->m);
