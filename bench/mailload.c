@@ -10,7 +10,8 @@
  *   append   each client logs in once and APPENDs messages to INBOX
  *   mixed    each client logs in once and sends random SELECT, FETCH,
  *            STORE, SEARCH, EXPUNGE and APPEND commands (fixed seed)
- *   pop3     each client logs in over POP3 and RETRs every message
+ *   pop3     each client logs in over POP3 and RETRs every message, then
+ *            again until the time is up
  *   folder   one client times FETCH 1:* headers and SEARCH BODY on a
  *            folder
  *   idle     opens -c sessions (LOGIN, SELECT INBOX, IDLE) one after the
@@ -22,7 +23,8 @@
  * figures goes to standard output.
  *
  * Options: -H host, -p port, -c clients, -t seconds, -n max operations,
- * -u user format ("user%d@example.com"), -U number of users, -w password,
+ * -u user format ("user%d@example.com"), -U number of users (client i is
+ * user i modulo U), -o first user number, -w password,
  * -m mbox of messages (CRLF mbox from bench/genmbox.py), -f folder,
  * -s (implicit TLS), -b first source address for idle sessions
  * ("127.0.0.2": consecutive addresses take 20,000 sessions each), -r
@@ -53,6 +55,7 @@ static double seconds = 15;
 static long max_ops = 0;
 static const char *user_fmt = "user%d@example.com";
 static int users = 0;
+static int user_offset = 0;
 static const char *password = "pass";
 static const char *mbox_path;
 static const char *folder = "INBOX";
@@ -355,7 +358,7 @@ static bool imap_append(conn *c, const char *box, size_t m) {
 /* user_name - the user format with its "%d" replaced by the user number */
 static void user_name(int i, char *out, size_t len) {
   const char *d = strstr(user_fmt, "%d");
-  int n = users > 0 ? i % users : i;
+  int n = user_offset + (users > 0 ? i % users : i);
   if (d == NULL)
     snprintf(out, len, "%s", user_fmt);
   else
@@ -511,7 +514,9 @@ static void *run_pop3(void *arg) {
   }
   int n = atoi(line + 4);
   pop3_cmd(c, true, NULL, "UIDL");
-  for (int i = 1; i <= n && go_on(); i++) {
+  /* every message once, then again until the time is up */
+  for (int k = 0; n > 0 && (k < n || go_on()); k++) {
+    int i = 1 + k % n;
     double t = now();
     long long b = 0;
     if (!pop3_cmd(c, true, &b, "RETR %d", i)) {
@@ -725,7 +730,7 @@ static void run_idle(void) {
 
 static void usage(void) {
   fprintf(stderr, "usage: mailload [-H host] [-p port] [-c clients] [-t secs] "
-                  "[-n ops] [-u fmt] [-U users] [-w pass] [-m mbox] "
+                  "[-n ops] [-u fmt] [-U users] [-o first] [-w pass] [-m mbox] "
                   "[-f folder] [-s] [-b source] [-r rcpts] [-S step] "
                   "login|append|mixed|pop3|folder|idle|lmtp\n");
   exit(2);
@@ -733,7 +738,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
   int opt;
-  while ((opt = getopt(argc, argv, "H:p:c:t:n:u:U:w:m:f:sb:r:S:")) != -1) {
+  while ((opt = getopt(argc, argv, "H:p:c:t:n:u:U:o:w:m:f:sb:r:S:")) != -1) {
     switch (opt) {
     case 'H': host = optarg; break;
     case 'p': port = atoi(optarg); break;
@@ -742,6 +747,7 @@ int main(int argc, char **argv) {
     case 'n': max_ops = atol(optarg); break;
     case 'u': user_fmt = optarg; break;
     case 'U': users = atoi(optarg); break;
+    case 'o': user_offset = atoi(optarg); break;
     case 'w': password = optarg; break;
     case 'm': mbox_path = optarg; break;
     case 'f': folder = optarg; break;

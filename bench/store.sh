@@ -241,33 +241,7 @@ echo "== message store: Cursus $(git -C "$SRC" describe --always 2>/dev/null) be
 
 # ------------------------------------------------------------ 0. fsync
 echo "== fsync on this disk ($(df -T "$WORK" | awk 'NR==2 {print $2}'))"
-python3 - "$WORK" <<'EOF'
-import os, sys, time
-d = os.path.join(sys.argv[1], "probe")
-os.mkdir(d)
-block = b"x" * 4096
-def rate(f, secs=2):
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < secs:
-        f(n)
-        n += 1
-    return n / (time.perf_counter() - t0)
-fd = os.open(os.path.join(d, "same"), os.O_WRONLY | os.O_CREAT, 0o600)
-def overwrite(i):
-    os.pwrite(fd, block, 0)
-    os.fdatasync(fd)
-dfd = os.open(d, os.O_RDONLY)
-def queue_file(i):
-    p = os.path.join(d, "t%d" % i)
-    f = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(f, block)
-    os.fsync(f)
-    os.close(f)
-    os.rename(p, os.path.join(d, "q%d" % i))
-    os.fsync(dfd)
-print("  overwrite 4 KB + fdatasync:                        %6.0f /s" % rate(overwrite))
-print("  create, write 4 KB, fsync, rename, fsync the dir:  %6.0f /s" % rate(queue_file))
-EOF
+python3 "$SRC/bench/fsync_probe.py" "$WORK" 2
 
 # ------------------------------------------------------------ 1. deliveries
 echo "== 1. deliveries of $N messages (8 sessions: 8 users)"

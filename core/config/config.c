@@ -272,7 +272,8 @@ static void check_backends(config *cfg, diag *d) {
     const opt_entry *e = s != NULL ? optfile_get(s, backends[i].key) : NULL;
     if (e == NULL && backends[i].kind == CURSUS_KIND_STORE) {
       /* the default store backend serves whoever needs a store, when it
-       * is installed (an MTA without a store needs none) */
+       * is installed (an MTA without a store needs none); a directory is
+       * only used when named */
       module *m = modreg_find(cfg->mods, conf_get(cfg->conf, "store", "module"));
       if (m != NULL && (m->desc->kinds & CURSUS_KIND_STORE))
         m->used = true;

@@ -545,6 +545,22 @@ static void on_readable(cursus_conn *c) {
   conn_flush(c);
 }
 
+/* implicit_tls_open - the handshake of a TLS_PORT connection is done:
+ * the session starts now */
+static void implicit_tls_open(cursus_conn *c) {
+  const char *err = NULL;
+  enter(c);
+  int rc = c->proto->session_open(c->mod->ctx, c, &c->session, &err);
+  leave(c);
+  if (rc != CURSUS_OK) {
+    log_warning("session refused to start: %s", err ? err : "?");
+    conn_finish(c);
+  } else {
+    c->session_open = true;
+    conn_flush(c);
+  }
+}
+
 static void on_io(ev_io *io, unsigned events, void *data) {
   cursus_conn *c = data;
   conn_ref(c);
@@ -555,18 +571,7 @@ static void on_io(ev_io *io, unsigned events, void *data) {
       conn_finish(c);
     } else if (!c->tls_handshaking) {
       if (!c->session_open) {
-        /* implicit TLS: the session starts now */
-        const char *err = NULL;
-        enter(c);
-        int rc = c->proto->session_open(c->mod->ctx, c, &c->session, &err);
-        leave(c);
-        if (rc != CURSUS_OK) {
-          log_warning("session refused to start: %s", err ? err : "?");
-          conn_finish(c);
-        } else {
-          c->session_open = true;
-          conn_flush(c);
-        }
+        implicit_tls_open(c);
       } else {
         conn_event(c, CURSUS_EVENT_TLS_DONE);
         if (!c->closed) {
@@ -892,10 +897,10 @@ bool conn_start(ev_loop *loop, const conn_params *params) {
       conn_finish(c);
       return false;
     }
-    if (!c->tls_handshaking) {
-      /* cannot complete in one step in practice; handled in on_io */
-    }
-    return true;
+    /* everything the handshake needed may have been there already */
+    if (!c->tls_handshaking)
+      implicit_tls_open(c);
+    return !c->closed;
   }
   const char *err = NULL;
   enter(c);
@@ -922,6 +927,11 @@ void conn_shutdown_all(void) {
       conn_flush(c);
     conn_unref(c);
   }
+}
+
+void conn_close_all(void) {
+  while (all_conns.head != NULL)
+    conn_finish(all_conns.head->data);
 }
 
 unsigned conn_count(void) { return all_conns.length; }

@@ -225,8 +225,8 @@ static void start_failed(watcher *w, const char *why) {
     if (!w->d->log_stderr)
       dprintf(proc_startup_stderr(), "cursus: start failed: %s (see %s)\n",
               why, w->d->cfg->log_dir);
-    proc_notify_parent(w->notify_fd, 1);
-    w->notify_fd = -1;
+    /* `cursus start` is told once everything stopped (watcher_main), so
+     * a status right after it finds nothing running */
   }
   w->starting = false;
   w->exit_status = 1;
@@ -305,5 +305,7 @@ int watcher_main(cmd_ctx *ctx, int notify_fd) {
   ev_timer_free(&w.start_timer);
   log_info("Cursus stopped");
   daemon_finish(&d);
+  if (w.notify_fd >= 0)
+    proc_notify_parent(w.notify_fd, 1);
   return w.exit_status;
 }

@@ -290,7 +290,7 @@ static int check_addresses(const cursus_entry *e, const char *self,
     for (size_t i = 0; a != NULL && i < a->n_values; i++) {
       const char *addr = a->values[i];
       dir_domain *d = NULL;
-      int rc = hosted(*addr == '@' ? addr : addr, &d, error_r);
+      int rc = hosted(addr, &d, error_r);
       dir_domain_free(&d);
       if (rc != CURSUS_OK)
         return rc == CURSUS_NONE ? CURSUS_PERMFAIL : rc;

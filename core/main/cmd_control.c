@@ -77,6 +77,8 @@ static pid_t watcher_pid(cmd_ctx *ctx, config **cfg_r, modreg **mods_r) {
   diag *d = diag_new();
   *mods_r = NULL;
   *cfg_r = config_load(ctx->config_dir, CURSUS_PROC_ANY, mods_r, d);
+  if (*cfg_r == NULL)
+    diag_print(d, stderr);
   diag_free(&d);
   if (*cfg_r == NULL)
     return 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 typedef struct rw_opts {
+  const char *tag;
   const char *source;
   const char *destination;
   const char *from;
@@ -87,6 +88,7 @@ static bool test_one(const mtacfg *m, const rw_opts *o, const char *address) {
   GString *trace = g_string_new(NULL);
   resolve_params p = {.source_channel = o->source,
                       .sender = o->from,
+                      .tag = o->tag,
                       .flags = (o->reprocess ? RESOLVE_REPROCESS : 0) |
                                (o->noexpand ? RESOLVE_NO_EXPAND : 0) |
                                (o->nomapping ? RESOLVE_NO_MAPPING : 0),
@@ -167,6 +169,8 @@ int cmd_test_rewrite(cmd_ctx *ctx) {
       o.destination = v;
     else if ((v = opt_value(ctx, &i, "--from")) != NULL)
       o.from = v;
+    else if ((v = opt_value(ctx, &i, "--tag")) != NULL)
+      o.tag = v;
     else if (strcmp(a, "--noimage") == 0)
       o.noimage = true;
     else if (strcmp(a, "--noexpand") == 0)

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "config/config.h"
 #include "queue/qconfig.h"
+#include "filter/fconf.h"
 #include "mta/mtacfg.h"
 #include "util/log.h"
 
@@ -29,8 +30,8 @@ const command commands[] = {
     {"modules", cmd_modules, "[-v]",
      "list the modules found and the files refused", false},
     {"test-rewrite", cmd_test_rewrite,
-     "[--source-channel CH] [--from ADDR] [--noimage] [--noexpand] [-q] "
-     "ADDRESS...",
+     "[--source-channel CH] [--from ADDR] [--tag TAG] [--noimage] "
+     "[--noexpand] [-q] ADDRESS...",
      "show how addresses are rewritten, routed and expanded", false},
     {"test-mapping", cmd_test_mapping, "[--flags AELTDFS] TABLE [INPUT...]",
      "apply a mapping table (or an access table) to inputs", false},
@@ -116,6 +117,7 @@ int main(int argc, char **argv) {
 
   log_init("cursus");
   queue_config_register();
+  fconf_register();
   mtacfg_register();
   for (int i = 1; i < argc;) {
     if (take_option(&argc, argv, i, "--config", &value) ||

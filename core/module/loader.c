@@ -80,11 +80,16 @@ static void refusal_free(void *p) {
 
 static void module_free(void *p) {
   module *m = p;
+  bool ran = m->ctx != NULL; /* module_init made a context: its code ran */
   if (m->ctx != NULL) {
     g_free(m->ctx->log_prefix);
     g_free(m->ctx);
   }
-  if (m->handle != NULL)
+  /* a module that ran stays mapped until the process ends: the libraries
+   * it brought (libldap, GnuTLS ...) keep process-wide state that would
+   * otherwise be unmapped while still allocated (and their frames lost
+   * from sanitizer reports) */
+  if (m->handle != NULL && !ran)
     dlclose(m->handle);
   g_free(m->path);
   g_free(m);

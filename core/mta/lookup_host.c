@@ -127,6 +127,8 @@ static resolve_params params_of(const cursus_resolve_params *p) {
   rp.auth_user = p->auth_user;
   if (CURSUS_HAS(p, destination_channel))
     rp.destination_channel = p->destination_channel;
+  if (CURSUS_HAS(p, tag))
+    rp.tag = p->tag;
   if (CURSUS_HAS(p, flags)) {
     if (p->flags & CURSUS_RESOLVE_REPROCESS)
       rp.flags |= RESOLVE_REPROCESS;

@@ -250,6 +250,7 @@ static int resolve_address(resolving *rv, const char *address, unsigned depth,
                                      ? REWRITE_REPROCESS
                                      : 0),
                        .source = rv->source,
+                       .tag = depth == 0 ? rv->p->tag : NULL,
                        .trace = rv->p->trace};
   rewrite_result rw;
   int rc = rewrite_address(&m->env, address, &rp, &rw);

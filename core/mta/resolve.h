@@ -58,6 +58,9 @@ typedef struct resolve_params {
   /* when not NULL, every step (rules tried, mapping calls, expansions) is
    * appended here, one line each, for `cursus test-rewrite` */
   GString *trace;
+  /* rewrite tag the recipient starts with (an access table's $T), or
+   * NULL; addresses it expands to start without */
+  const char *tag;
 } resolve_params;
 
 /* One queue entry. */

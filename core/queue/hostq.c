@@ -99,6 +99,31 @@ static void m_rcpt_result(cursus_message *m, size_t i, const cursus_result *r) {
   m->results++;
 }
 
+/* m_rcpt_result_dsn - a relay's result and who owes the success notice */
+static void m_rcpt_result_dsn(cursus_message *m, size_t i,
+                              const cursus_result *r, unsigned duty) {
+  if (i >= m->pending->len || r == NULL)
+    return;
+  if (r->status != CURSUS_OK) {
+    m_rcpt_result(m, i, r);
+    return;
+  }
+  guint idx = g_array_index(m->pending, guint, i);
+  qstate st = duty == CURSUS_DSN_RELAYED ? QSTATE_RELAYED : QSTATE_DELIVERED;
+  char *err = NULL;
+  if (qmsg_result(m->q, idx, st, r->code, r->text, r->remote, &err) !=
+          CURSUS_OK ||
+      (duty == CURSUS_DSN_PASSED &&
+       qmsg_dsn(m->q, idx,
+                ((qrcpt *)m->q->env->rcpts->pdata[idx])->dsn | QDSN_SUCCESS,
+                &err) != CURSUS_OK)) {
+    log_error("%s", err);
+    g_free(err);
+    return;
+  }
+  m->results++;
+}
+
 /* --------------------------------------------------------- enqueueing */
 
 /* A refusal of enqueue_begin outlives the handle it came from. */
@@ -266,6 +291,7 @@ static const cursus_queue_ops table = {
     .switch_channel = h_switch_channel,
     .channel_keyword_last = c_keyword_last,
     .run_request = h_run_request,
+    .rcpt_result_dsn = m_rcpt_result_dsn,
 };
 
 const cursus_queue_ops *hostq_ops(ev_loop *loop) {

@@ -39,7 +39,8 @@ typedef struct qnotify_msg {
 
 /* qnotify_set_run_dir - where the socket is (per process, once) */
 void qnotify_set_run_dir(const char *run_dir);
-/* qnotify_new - tell about a new file; never blocks, never fails */
+/* qnotify_new - tell about a new file; waits at most 200 ms for room in
+ * the job controller's receive queue, never fails */
 void qnotify_new(const char *channel, const char *rel_path,
                  cursus_priority priority, uint64_t size);
 /* qnotify_run - ask for a run of TARGET (a channel or a domain) */

@@ -169,6 +169,22 @@ const char *qbody_head(const qbody *b, size_t *len_r) {
   return b->mem;
 }
 
+long long qbody_read(const qbody *b, uint64_t off, void *buf, size_t len) {
+  if (off >= b->size)
+    return 0;
+  size_t take = (size_t)MIN((uint64_t)len, b->size - off);
+  if (b->fd < 0) {
+    memcpy(buf, b->mem + off, take);
+    return (long long)take;
+  }
+  for (;;) {
+    ssize_t n = pread(b->fd, buf, take, (off_t)(QFILE_PREAMBLE + off));
+    if (n < 0 && errno == EINTR)
+      continue;
+    return n;
+  }
+}
+
 void qbody_free(qbody **bp) {
   qbody *b = *bp;
   if (b == NULL)
@@ -263,6 +279,16 @@ static int dir_fd(const char *root, const char *rel, char **error_r) {
   return fd;
 }
 
+/* dir_forget - drop the cached descriptor of REL (its directory was
+ * removed under us) */
+static void dir_forget(const char *rel) {
+  gpointer v = dir_fds != NULL ? g_hash_table_lookup(dir_fds, rel) : NULL;
+  if (v == NULL)
+    return;
+  close(GPOINTER_TO_INT(v) - 1);
+  g_hash_table_remove(dir_fds, rel);
+}
+
 /* write_copy - the file of copy C (I-th of JOB) on disk, unnamed */
 static bool write_copy(const char *root, qwrite_job *job, qcopy *c, guint i) {
   qbody *b = job->body;
@@ -302,19 +328,26 @@ static bool write_copy(const char *root, qwrite_job *job, qcopy *c, guint i) {
 /* link_copy - give copy C its name in its channel directory */
 static bool link_copy(const char *root, qwrite_job *job, qcopy *c, guint i,
                       char **error_r) {
-  int dfd = dir_fd(root, c->dir, error_r);
-  if (dfd < 0)
-    return false;
   const char *tmp = c->tmp_path;
   if (i == 0 && job->body->fd >= 0)
     tmp = job->body->tmp_path;
-  int rc;
-  if (tmp != NULL) {
-    rc = renameat(AT_FDCWD, tmp, dfd, c->name);
-  } else {
-    char proc[64];
-    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", c->fd);
-    rc = linkat(AT_FDCWD, proc, dfd, c->name, AT_SYMLINK_FOLLOW);
+  int rc = -1;
+  /* a second try when the directory was removed since it was opened */
+  for (int tries = 0; tries < 2 && rc < 0; tries++) {
+    int dfd = dir_fd(root, c->dir, error_r);
+    if (dfd < 0)
+      return false;
+    if (tmp != NULL) {
+      rc = renameat(AT_FDCWD, tmp, dfd, c->name);
+    } else {
+      char proc[64];
+      snprintf(proc, sizeof(proc), "/proc/self/fd/%d", c->fd);
+      rc = linkat(AT_FDCWD, proc, dfd, c->name, AT_SYMLINK_FOLLOW);
+    }
+    if (rc < 0 && errno == ENOENT && tries == 0)
+      dir_forget(c->dir);
+    else
+      break;
   }
   if (rc < 0) {
     *error_r = g_strdup_printf("cannot place %s: %s", c->rel_path,

@@ -371,7 +371,16 @@ static int smtp_deliver(void *data, cursus_message *msg,
           .text = results[i].text,
           .remote = results[i].remote[0] != '\0' ? results[i].remote : NULL,
       };
-      q->rcpt_result(msg, g_array_index(g, size_t, i), &res);
+      size_t index = g_array_index(g, size_t, i);
+      /* an LMTP server without DSN is the final delivery agent */
+      bool final = c->lmtp && !results[i].dsn_passed;
+      if (CURSUS_HAS(q, rcpt_result_dsn) && q->rcpt_result_dsn != NULL &&
+          res.status == CURSUS_OK && !final)
+        q->rcpt_result_dsn(msg, index, &res,
+                           results[i].dsn_passed ? CURSUS_DSN_PASSED
+                                                 : CURSUS_DSN_RELAYED);
+      else
+        q->rcpt_result(msg, index, &res);
       g_free(results[i].text);
     }
     g_free(results);
@@ -380,6 +389,11 @@ static int smtp_deliver(void *data, cursus_message *msg,
   g_ptr_array_free(order, TRUE);
   g_hash_table_destroy(groups);
   return CURSUS_OK;
+}
+
+static void smtp_fini(cursus_module_ctx *ctx) {
+  route_shutdown();
+  client_shutdown();
 }
 
 static void smtp_idle(void *data) {
@@ -471,4 +485,4 @@ CURSUS_MODULE(.name = MODULE_NAME, .version = PACKAGE_VERSION,
               .kinds = CURSUS_KIND_CHANNEL,
               .processes = CURSUS_PROC_CHANNEL_JOB | CURSUS_PROC_TOOL,
               .keywords = smtp_keywords, .settings = smtp_settings,
-              .init = smtp_init, .channel = &smtp_ops);
+              .init = smtp_init, .fini = smtp_fini, .channel = &smtp_ops);

@@ -51,6 +51,7 @@ static void result_from_reply(tx_result *res, const client_conn *c,
   tx_result_set(res, status, enhanced(r, status == CURSUS_OK ? "2.0.0" : "4.4.2"),
                 text);
   g_strlcpy(res->remote, c->peer_name, sizeof(res->remote));
+  res->dsn_passed = (c->ext & EXT_DSN) != 0;
   g_free(text);
 }
 

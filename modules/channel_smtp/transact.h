@@ -30,6 +30,7 @@ typedef struct tx_result {
   char code[16]; /* enhanced status                                    */
   char *text;    /* "550 5.1.1 <x@y>: no such user (in reply to RCPT)" */
   char remote[256]; /* the server that answered (its host name), or ""   */
+  bool dsn_passed;  /* the server does DSN: it reports success from now  */
 } tx_result;
 
 typedef enum tx_outcome {

@@ -30,12 +30,15 @@ typedef struct ftable {
   GHashTable *index;        /* folded plain key -> value (first) */
 } ftable;
 
-static GPrivate last_error = G_PRIVATE_INIT(g_free);
+/* This thread's last error: a module that is unloaded must not leave
+ * thread-private allocations behind, so the text is copied here. */
+static __thread char last_error[512];
 
-/* fail - keep ERROR (taken) as this thread's error */
+/* fail - ERROR (taken) as this thread's error */
 static int fail(char *error, const char **error_r, int status) {
-  g_private_replace(&last_error, error);
-  *error_r = error;
+  g_strlcpy(last_error, error, sizeof(last_error));
+  g_free(error);
+  *error_r = last_error;
   return status;
 }
 

@@ -35,15 +35,18 @@ static GMutex lock;
 static cursus_cache *cache;      /* URL -> answer (char*) or NULL miss */
 static GHashTable *pools;        /* server URI -> GQueue of idle LDAP* */
 
-static GPrivate last_error = G_PRIVATE_INIT(g_free);
+/* This thread's last error: a module that is unloaded must not leave
+ * thread-private allocations behind, so the text is copied here. */
+static __thread char last_error[512];
 
 typedef struct lsource {
   char *url; /* URL with $0 for table sources, or NULL for URL lookups */
 } lsource;
 
 static int fail(char *error, const char **error_r, int status) {
-  g_private_replace(&last_error, error);
-  *error_r = error;
+  g_strlcpy(last_error, error, sizeof(last_error));
+  g_free(error);
+  *error_r = last_error;
   return status;
 }
 

@@ -25,11 +25,14 @@
 static const cursus_host *host;
 static cursus_module_ctx *module_ctx;
 
-static GPrivate last_error = G_PRIVATE_INIT(g_free);
+/* This thread's last error: a module that is unloaded must not leave
+ * thread-private allocations behind, so the text is copied here. */
+static __thread char last_error[512];
 
 static int fail(char *error, const char **error_r, int status) {
-  g_private_replace(&last_error, error);
-  *error_r = error;
+  g_strlcpy(last_error, error, sizeof(last_error));
+  g_free(error);
+  *error_r = last_error;
   return status;
 }
 

@@ -150,8 +150,6 @@ void smtp_set_channel(smtp_session *s, const char *name) {
   static const char *const vrfy[] = {"novrfy", "vrfyhide", "vrfydefault",
                                      "vrfyallow", "localvrfy", "domainvrfy",
                                      NULL};
-  static const char *const expn[] = {"expndisable", "expndefault", "expnallow",
-                                     NULL};
   static const char *const etrn[] = {"allowetrn", "blocketrn", "disableetrn",
                                      "domainetrn", "silentetrn", NULL};
   static const char *const lines[] = {"rejectsmtplonglines", "wrapsmtplonglines",
@@ -182,10 +180,6 @@ void smtp_set_channel(smtp_session *s, const char *name) {
             : is(v, "vrfyallow") || is(v, "localvrfy") ||
                       is(v, "domainvrfy")                        ? VRFY_ALLOW
                                                                  : VRFY_HIDE;
-  v = last_of(ch, expn);
-  p->expn = is(v, "expnallow")     ? EXPN_ALLOW
-            : is(v, "expndisable") ? EXPN_OFF
-                                   : EXPN_AUTH;
   v = last_of(ch, etrn);
   p->etrn = is(v, "blocketrn")    ? ETRN_BLOCK
             : is(v, "disableetrn") ? ETRN_OFF
@@ -327,6 +321,9 @@ static void session_event(void *data, unsigned events) {
     return;
   }
   if (events & CURSUS_EVENT_SHUTDOWN) {
+    /* a transaction under way may end first; the next command after it
+     * is answered 421 */
+    s->shutting_down = true;
     if (s->wait == WAIT_NONE && s->mode == MODE_COMMAND && s->enq == NULL)
       smtp_close(s, "4.3.2 Server shutting down, closing connection");
     return;
@@ -413,9 +410,6 @@ static const cursus_keyword smtp_keywords[] = {
     FLAG("vrfyallow", "VRFY checks the address"),
     FLAG("localvrfy", "VRFY checks the address"),
     FLAG("domainvrfy", "VRFY checks the address"),
-    FLAG("expnallow", "EXPN lists what an address expands to"),
-    FLAG("expndefault", "EXPN only for authenticated clients (default)"),
-    FLAG("expndisable", "EXPN is not offered"),
     FLAG("rejectsmtplonglines", "refuse messages with lines over 998 octets"),
     FLAG("wrapsmtplonglines", "break lines over 998 octets"),
     FLAG("truncatesmtplonglines", "cut lines at 998 octets"),

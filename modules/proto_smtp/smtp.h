@@ -37,7 +37,6 @@ extern smtp_settings smtp_cfg;
 
 enum { POLICY_NO = 0, POLICY_MAY = 1, POLICY_MUST = 2 };
 enum { VRFY_OFF, VRFY_HIDE, VRFY_ALLOW };
-enum { EXPN_OFF, EXPN_AUTH, EXPN_ALLOW };
 enum { ETRN_ALLOW, ETRN_BLOCK, ETRN_OFF, ETRN_DOMAIN, ETRN_SILENT };
 enum { LONG_ACCEPT, LONG_REJECT, LONG_WRAP, LONG_TRUNCATE };
 enum { IDENT_NUMERIC, IDENT_NONE, IDENT_LIMITED, IDENT_SYMBOLIC };
@@ -47,7 +46,7 @@ typedef struct smtp_policy {
   int sasl, tls;
   bool chunking;
   bool msexchange;
-  int vrfy, expn, etrn, longlines, ident;
+  int vrfy, etrn, longlines, ident;
   bool bare_lf_ok;  /* smtp_lf / smtp_crorlf: bare LF taken as CRLF */
   bool receivedfor, receivedfrom;
   unsigned bad_command_limit, bad_auth_limit, reject_limit;
@@ -75,6 +74,7 @@ typedef struct smtp_session {
   const cursus_conn_info *info;
   bool lmtp;
   bool gone; /* the connection closed while something was pending */
+  bool shutting_down; /* the worker retires: close once no transaction */
   smtp_wait wait;
   smtp_mode mode;
   char *helo;
@@ -146,8 +146,6 @@ void smtp_session_flags(const smtp_session *s, char out[8]);
 void smtp_command(smtp_session *s, const char *line, size_t len,
                   unsigned flags);
 void smtp_greet(smtp_session *s);
-/* smtp_ehlo_reply - the capabilities */
-void smtp_ehlo_reply(smtp_session *s, const char *verb_reply_name);
 
 /* data.c */
 void smtp_data_start(smtp_session *s);

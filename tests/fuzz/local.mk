@@ -12,6 +12,7 @@ FUZZ_COMMON_LDADD = libcursus-core.la $(GLIB_LIBS)
 
 FUZZ_TARGETS = optfile imtacnf
 FUZZ_TARGETS += qfile
+FUZZ_TARGETS += smtpcmd
 check_PROGRAMS += tests/fuzz/fuzz_optfile tests/fuzz/fuzz_imtacnf
 FUZZ_TARGETS += addr rules mappings
 check_PROGRAMS += tests/fuzz/fuzz_addr tests/fuzz/fuzz_rules tests/fuzz/fuzz_mappings
@@ -50,6 +51,13 @@ tests_fuzz_fuzz_pop3_SOURCES = tests/fuzz/fuzz_pop3.c tests/fuzz/driver.c \
 tests_fuzz_fuzz_pop3_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_pop3_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_pop3_LDADD = $(GLIB_LIBS)
+
+check_PROGRAMS += tests/fuzz/fuzz_smtpcmd
+tests_fuzz_fuzz_smtpcmd_SOURCES = tests/fuzz/fuzz_smtpcmd.c tests/fuzz/driver.c \
+	modules/proto_smtp/smtp_parse.c
+tests_fuzz_fuzz_smtpcmd_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_smtpcmd_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_smtpcmd_LDADD = $(GLIB_LIBS)
 
 check_PROGRAMS += tests/fuzz/fuzz_qfile
 tests_fuzz_fuzz_qfile_SOURCES = tests/fuzz/fuzz_qfile.c tests/fuzz/driver.c
@@ -123,3 +131,11 @@ tests_fuzz_fuzz_smtpreply_SOURCES = tests/fuzz/fuzz_smtpreply.c tests/fuzz/drive
 tests_fuzz_fuzz_smtpreply_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GNUTLS_CFLAGS)
 tests_fuzz_fuzz_smtpreply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_smtpreply_LDADD = $(GLIB_LIBS) $(GNUTLS_LIBS)
+
+FUZZ_TARGETS += milter
+check_PROGRAMS += tests/fuzz/fuzz_milter
+tests_fuzz_fuzz_milter_SOURCES = tests/fuzz/fuzz_milter.c tests/fuzz/driver.c \
+	modules/filter_milter/mproto.c
+tests_fuzz_fuzz_milter_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GLIB_CFLAGS)
+tests_fuzz_fuzz_milter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_milter_LDADD = $(GLIB_LIBS)

@@ -23,6 +23,16 @@ import time
 from cursus_harness import free_port, wait_port
 
 
+def _shared_dir(prefix):
+    """A directory other users (postfix, mail) can reach: pytest keeps its
+    own tree private (mode 0700), so daemons that drop privileges get a
+    directory of their own in /tmp, removed by their stop()."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(d, 0o755)
+    return d
+
+
 def _user():
     return pwd.getpwuid(os.geteuid()).pw_name
 
@@ -183,13 +193,8 @@ class DovecotLmtp(_Proc):
     to Maildirs below its directory, any user accepted."""
 
     def __init__(self, directory, tls_cert=None, tls_key=None):
-        self.dir = os.path.join(str(directory), "dovecot")
-        os.makedirs(self.dir)
         # mail is stored as the "mail" user: dovecot never delivers as root
-        d = self.dir
-        while d not in ("/", "/tmp") and os.stat(d).st_uid == os.geteuid():
-            os.chmod(d, os.stat(d).st_mode | 0o755)
-            d = os.path.dirname(d)
+        self.dir = _shared_dir("cursus-dovecot-")
         for sub in ("mail", "home"):
             os.makedirs(os.path.join(self.dir, sub))
             shutil.chown(os.path.join(self.dir, sub), "mail", "mail")
@@ -251,6 +256,10 @@ class DovecotLmtp(_Proc):
         except OSError:
             return ""
 
+    def stop(self):
+        super().stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def mailbox(self, user):
         """Messages in USER's INBOX (new/)."""
         out = []
@@ -273,12 +282,8 @@ class Postfix(_Proc):
     recipients the way a real MTA does."""
 
     def __init__(self, directory, main="", access=None, port=None):
-        self.dir = os.path.join(str(directory), "postfix-%d" % time.time_ns())
         # postfix's own user must reach its data directory
-        d = str(directory)
-        while d not in ("/", "/tmp") and os.stat(d).st_uid == os.geteuid():
-            os.chmod(d, os.stat(d).st_mode | 0o755)
-            d = os.path.dirname(d)
+        self.dir = _shared_dir("cursus-postfix-")
         os.makedirs(os.path.join(self.dir, "queue"))
         os.makedirs(os.path.join(self.dir, "data"))
         shutil.chown(os.path.join(self.dir, "data"), "postfix")
@@ -325,3 +330,4 @@ class Postfix(_Proc):
         if self.proc is not None:
             subprocess.run(["postfix", "-c", self.dir, "stop"], capture_output=True)
         super().stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

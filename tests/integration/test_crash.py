@@ -16,7 +16,11 @@ import pytest
 from mta_harness import make_mta, queued
 from qfile import QueueFile
 
-TOTAL = int(os.environ.get("CURSUS_CRASH_MESSAGES", "10000"))
+# under the sanitizers a killed process takes long to come back: fewer
+# messages, and fewer of them answered before their session is cut
+SANITIZED = "ASAN_OPTIONS" in os.environ
+TOTAL = int(os.environ.get("CURSUS_CRASH_MESSAGES", "3000" if SANITIZED else "10000"))
+ACKED_SHARE = 0.2 if SANITIZED else 0.8
 CLIENTS = 8
 
 
@@ -120,7 +124,7 @@ def test_kill_workers_and_dispatcher_under_load(cursus):
           "kills: %r; %d queue files" % (TOTAL, elapsed, len(acked), len(unknown),
                                          len(refused), kills, len(files)))
     assert kills["worker"] >= 3 and kills["dispatcher"] >= 1
-    assert len(acked) > TOTAL * 0.8
+    assert len(acked) > TOTAL * ACKED_SHARE
     lost = [n for n in acked if seen.get(n, 0) != 1]
     assert lost == [], "acknowledged but not queued exactly once: %r" % lost[:20]
     twice = [n for n, c in seen.items() if c > 1]

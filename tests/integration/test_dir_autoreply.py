@@ -24,7 +24,7 @@ MESSAGE = ("From: Bob <bob@example.com>\r\nTo: Carol <carol@example.com>\r\n"
 def server(cursus):
     services = default_services(tls=False)
     services["IMAP"] = {"PROTOCOL": "imap"}
-    return make_mta(cursus, tls=False, services=services,
+    return make_mta(cursus, tls=False, services=services, deliver=True,
                     conf_extra="[module proto_imap]\n"
                                "allow_plaintext_login = yes\n")
 

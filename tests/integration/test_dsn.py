@@ -246,3 +246,24 @@ def test_success_notice_on_final_delivery(tmp_path, cursus):
     finally:
         for p in (lmtp, home, dns):
             p.stop()
+
+
+def test_success_notice_says_relayed_or_is_left_to_a_dsn_peer(world, tmp_path):
+    # the destination smtp-sink announces DSN: the duty passes on with
+    # NOTIFY; with -N it does not, so we report "relayed" ourselves
+    srv, dest, home = world(dest_options=())
+    inject(srv, "tcp_local", "alice@example.org", "bob@example.com", body=BODY,
+           opts=("-notify", "SUCCESS"))
+    wait_empty(srv)
+    assert srv.wait_until(lambda: len(dest.messages()) == 1, timeout=10)
+    assert "NOTIFY=SUCCESS" in dest.messages()[0].decode(errors="replace")
+    dest.restart("-N")
+    inject(srv, "tcp_local", "alice@example.org", "carol@example.com", body=BODY,
+           opts=("-notify", "SUCCESS"))
+    wait_empty(srv)
+    assert srv.wait_until(lambda: len(home.messages()) == 1, timeout=20), srv.log()
+    (msg, raw), = notices(home)
+    blocks, _ = status_blocks(msg)
+    assert blocks[1]["final-recipient"] == "rfc822; carol@example.com"
+    assert blocks[1]["action"] == "relayed"
+    assert blocks[1]["status"].startswith("2.")

@@ -48,7 +48,7 @@ def test_start_status_stop(cursus):
     c.close()
     assert "stopped" in srv.stop().stdout
     st = srv.cursus("status")
-    assert st.returncode == 3
+    assert st.returncode == 3, st.stdout + st.stderr
     assert "not running" in st.stdout
 
 

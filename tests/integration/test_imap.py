@@ -768,3 +768,22 @@ def test_curl_imap(srv):
     p = subprocess.run(["curl", "-s", "-k", "--user", "alice:alice-password", url],
                        capture_output=True, timeout=30)
     assert p.returncode == 0 and b'"/" INBOX' in p.stdout, p
+
+
+def test_many_implicit_tls_sessions(cursus):
+    """Every implicit-TLS connection gets its greeting, also when the
+    whole handshake is done in the first step (a GnuTLS client)."""
+    import os
+    import subprocess
+    tool = os.path.join(mailaccess.cursus_harness.BUILDDIR, "bench", "mailload")
+    if not os.path.exists(tool):
+        pytest.skip("bench/mailload is not built")
+    users = "".join(mailaccess.user_ldif("idle%d" % i, "pass") for i in range(40))
+    srv = mailaccess.access_server(cursus, users=users)
+    srv.start()
+    mailaccess.wait_ready(srv)
+    p = subprocess.run([tool, "-p", str(srv.port("IMAP", "TLS_PORT")), "-s",
+                        "-c", "40", "-t", "1", "-u", "idle%d@example.com",
+                        "-w", "pass", "idle"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.stdout.startswith("ready 40 sessions"), p.stdout + p.stderr

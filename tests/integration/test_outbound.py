@@ -394,3 +394,80 @@ def test_starttls_when_offered_required_where_configured(cursus, peers, tmp_path
     assert len(re.findall(r"status=sent", log)) == 2, log
     assert plain.messages() == []
     assert re.search(r" Q \d.*TLS is required but .* does not offer STARTTLS", mail_log(srv))
+
+
+def test_dsn_parameters_and_body_are_passed_on(cursus, peers):
+    sink = peers(SmtpSink)
+    srv = cursus(conf_extra=conf(), imta=imta(
+        "tcp_local smtp daemon 127.0.0.1 port %d notls\ntcp-daemon" % sink.port))
+    srv.start()
+    inject(srv, "tcp_local", "alice@example.org", "bob@example.com",
+           opts=("-notify", "SUCCESS,DELAY", "-ret", "HDRS", "-envid", "id+1 x", "-orcpt"))
+    wait_empty(srv)
+    msgs = sink.messages()
+    assert len(msgs) == 1, msgs
+    head = msgs[0].decode(errors="replace")
+    mail_args = re.search(r"X-Mail-Args: (.*)", head).group(1)
+    rcpt_args = re.search(r"X-Rcpt-Args: (.*)", head).group(1)
+    assert mail_args.startswith("<alice@example.org>")
+    # smtp-sink announces no SIZE, so none is given
+    assert "SIZE=" not in mail_args and "BODY=8BITMIME" in mail_args
+    assert "RET=HDRS" in mail_args and "ENVID=id+2B1+20x" in mail_args, mail_args
+    assert rcpt_args.startswith("<bob@example.com>")
+    assert "NOTIFY=SUCCESS,DELAY" in rcpt_args
+    assert "ORCPT=rfc822;bob@example.com" in rcpt_args, rcpt_args
+
+
+def test_too_large_for_the_peer_fails_without_sending(cursus, peers):
+    pf = peers(Postfix, main="relay_domains = b.test\ndefault_transport = discard\n"
+                             "relay_transport = discard\nmessage_size_limit = 200\n")
+    srv = cursus(conf_extra=conf(), imta=imta(
+        "tcp_local smtp daemon 127.0.0.1 port %d logging nosendpost\ntcp-daemon" % pf.port))
+    srv.start()
+    inject(srv, "tcp_local", "alice@example.org", "ok@b.test",
+           body="Subject: big\n\n" + "x" * 500 + "\n")
+    wait_empty(srv)
+    assert re.search(r" R \d.*ok@b.test.*exceeds the 200 bytes", mail_log(srv)), mail_log(srv)
+    p = srv.cursus("qm", "list")
+    assert "0 message(s)" in p.stdout
+    assert "status=sent" not in pf.log()
+
+
+def test_lastresort_nomx_and_unknown_domains(cursus, peers):
+    sink = peers(SmtpSink)
+    dns = peers(Dnsmasq,
+                mx={"dead.test": [(10, "mx.dead.test")],
+                    "split.test": [(10, "mx.dead.test")],
+                    "nullmx.test": [(0, ".")]},
+                a={"mx.dead.test": "127.0.0.5", "split.test": "127.0.0.1",
+                   "relay.test": "127.0.0.1"})
+    srv = cursus(conf_extra=conf(dns), imta=imta(
+        "tcp_local smtp port %d notls logging nosendpost lastresort relay.test\ntcp-daemon" % sink.port,
+        "tcp_direct smtp nomx port %d notls logging nosendpost\ntcp_direct-daemon" % sink.port))
+    srv.start()
+    # every MX of dead.test is down: the last resort host takes it
+    inject(srv, "tcp_local", "alice@example.org", "a@dead.test")
+    # nomx: split.test's own address, not its (dead) MX
+    inject(srv, "tcp_direct", "alice@example.org", "b@split.test")
+    # no such domain, and a domain that takes no mail (null MX): failures
+    inject(srv, "tcp_direct", "alice@example.org", "c@nosuch.test")
+    inject(srv, "tcp_local", "alice@example.org", "d@nullmx.test")
+    wait_empty(srv)
+    assert len(sink.messages()) == 2
+    log = mail_log(srv)
+    assert re.search(r" D \d.*a@dead.test.*relay.test", log), log
+    assert re.search(r" D \d.*b@split.test", log), log
+    assert re.search(r" R \d.*c@nosuch.test.*(does not exist|no address)", log), log
+    assert re.search(r" R \d.*d@nullmx.test.*null MX", log), log
+
+
+def test_jobs_retire_after_max_life_conns(cursus, peers):
+    sink = peers(SmtpSink)
+    srv = cursus(conf_extra=conf(), imta=imta(
+        "tcp_local smtp daemon 127.0.0.1 port %d notls\ntcp-daemon" % sink.port),
+        jobc="[POOL=DEFAULT]\nJOB_LIMIT=1\n[CHANNEL=tcp_local]\nTHREADS=1\nMAX_LIFE_CONNS=3\n")
+    srv.start()
+    inject(srv, "tcp_local", "alice@example.org", "bob@example.com", count=9)
+    wait_empty(srv, timeout=30)
+    assert len(sink.messages()) == 9
+    assert srv.log().count("started job pid") >= 3

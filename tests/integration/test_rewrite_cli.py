@@ -42,6 +42,8 @@ def options(ctx):
             opts += ["--source-channel", w[4:]]
         elif w.startswith("dst="):
             opts += ["--destination-channel", w[4:]]
+        elif w.startswith("tag="):
+            opts += ["--tag", w[4:]]
         elif w == "reprocess":
             opts.append("--reprocess")
         elif w == "nomap":

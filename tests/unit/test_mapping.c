@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct patcase {
   const char *pattern;
@@ -119,6 +120,31 @@ static char *tmpdir;
 static void make_tmpdir(void) {
   tmpdir = g_dir_make_tmp("cursus-map-XXXXXX", NULL);
   ck_assert_ptr_nonnull(tmpdir);
+}
+
+/* remove_tree - DIR and everything below it */
+static void remove_tree(const char *dir) {
+  GDir *d = g_dir_open(dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
+    char *path = g_build_filename(dir, name, NULL);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR) &&
+        !g_file_test(path, G_FILE_TEST_IS_SYMLINK))
+      remove_tree(path);
+    else
+      unlink(path);
+    g_free(path);
+  }
+  if (d != NULL)
+    g_dir_close(d);
+  rmdir(dir);
+}
+
+static void drop_tmpdir(void) {
+  if (tmpdir != NULL)
+    remove_tree(tmpdir);
+  g_free(tmpdir);
+  tmpdir = NULL;
 }
 
 static char *write_file(const char *name, const char *text) {
@@ -608,6 +634,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("mapping");
   TCase *tc = tcase_create("mapping");
   tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, NULL, drop_tmpdir);
   tcase_add_loop_test(tc, pattern_table, 0, G_N_ELEMENTS(pattern_cases));
   tcase_add_test(tc, pattern_errors);
   tcase_add_test(tc, mapping_semantics);

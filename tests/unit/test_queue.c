@@ -440,6 +440,25 @@ START_TEST(test_group_commit) {
 }
 END_TEST
 
+START_TEST(test_directory_removed) {
+  /* an admin removes a channel's queue directory under a running writer */
+  const char *chans[] = {"gone", NULL};
+  for (int round = 0; round < 2; round++) {
+    char *err = NULL;
+    qbody *b = qbody_new(tmpdir, 1 << 20);
+    ck_assert(qbody_append(b, "x\r\n", 3, &err));
+    qwrite_job *job = make_job(b, chans, 3, "x\r\n");
+    ck_assert_int_eq(qwrite_run(job), CURSUS_OK);
+    check_file(((qcopy *)job->copies->pdata[0])->rel_path, "x\r\n", 3);
+    free_job(job);
+    qbody_free(&b);
+    char *dir = g_build_filename(tmpdir, "gone", NULL);
+    rm_rf(dir);
+    g_free(dir);
+  }
+}
+END_TEST
+
 static bool count_cb(void *data, const char *channel, const char *rel,
                      const char *name) {
   (*(unsigned *)data)++;
@@ -760,6 +779,7 @@ static Suite *queue_suite(void) {
   tcase_add_test(tc, test_write_memory_and_spill);
   tcase_add_test(tc, test_group_commit);
   tcase_add_test(tc, test_scan);
+  tcase_add_test(tc, test_directory_removed);
   tcase_add_test(tc, test_results_and_crash);
   tcase_add_test(tc, test_two_writers);
   tcase_add_test(tc, test_compact_and_delete);

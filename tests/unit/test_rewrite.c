@@ -34,7 +34,7 @@ static void teardown(void) {
 typedef struct rcase {
   unsigned line;
   bool header, from, reprocess, nomap, expand, noexpand, cli_only;
-  char *src, *dst;
+  char *src, *dst, *tag;
   char *address;
   char *expect;
 } rcase;
@@ -43,6 +43,7 @@ static void rcase_free(void *p) {
   rcase *c = p;
   g_free(c->src);
   g_free(c->dst);
+  g_free(c->tag);
   g_free(c->address);
   g_free(c->expect);
   g_free(c);
@@ -88,6 +89,8 @@ static GPtrArray *read_cases(void) {
         c->src = g_strdup(*t + 4);
       else if (g_str_has_prefix(*t, "dst="))
         c->dst = g_strdup(*t + 4);
+      else if (g_str_has_prefix(*t, "tag="))
+        c->tag = g_strdup(*t + 4);
     }
     g_strfreev(ctx);
     g_strfreev(f);
@@ -125,6 +128,7 @@ static bool error_matches(const char *expect, const char *error) {
 static char *run(const rcase *c) {
   resolve_params p = {.source_channel = c->src,
                       .destination_channel = c->dst,
+                      .tag = c->tag,
                       .flags = (c->reprocess ? RESOLVE_REPROCESS : 0) |
                                (c->nomap ? RESOLVE_NO_MAPPING : 0)};
   char *out = NULL, *error = NULL;

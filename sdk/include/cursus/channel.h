@@ -130,6 +130,10 @@ typedef struct cursus_enqueue_params {
    * (enqueue_rcpt_status); otherwise one refused recipient refuses the
    * whole message. */
   int per_recipient;
+  /* --- members added after ABI 0.1 go here --- */
+  /* The client's reverse-DNS name (verified), or NULL: shown to content
+   * filters (filter.h).  Appeared in ABI 0.1. */
+  const char *client_name;
 } cursus_enqueue_params;
 
 /* A reply the host proposes to a protocol session.  CODE and TEXT are
@@ -300,6 +304,16 @@ typedef struct cursus_queue_ops {
   /* Asks the job controller to process TARGET now: a channel name, or a
    * domain (ETRN).  Fire and forget: nothing happens when it is down. */
   void (*run_request)(const char *target);
+  /* rcpt_result for a delivery that went on to another server, saying
+   * who owes the sender a success notice (RFC 3461 sections 5.2.2-5.2.3):
+   * CURSUS_DSN_PASSED when the next hop announced DSN and was given
+   * NOTIFY and ORCPT (it reports from now on), CURSUS_DSN_RELAYED when
+   * it could not take them (a success notice requested by NOTIFY=SUCCESS
+   * then says "relayed").  Plain rcpt_result means final delivery
+   * ("delivered").  For failures it is rcpt_result.  Inside deliver only.
+   * Appeared in ABI 0.1. */
+  void (*rcpt_result_dsn)(cursus_message *msg, size_t index,
+                          const cursus_result *result, unsigned duty);
   /* --- members added after ABI 0.1 go here --- */
 } cursus_queue_ops;
 
@@ -340,6 +354,12 @@ typedef struct cursus_channel_ops {
    * flags are taken as 0). */
   uint32_t flags;
 } cursus_channel_ops;
+
+/* Who sends the success notice after a relay (rcpt_result_dsn). */
+enum cursus_dsn_duty {
+  CURSUS_DSN_RELAYED = 1, /* the next hop does no DSN: we say "relayed"   */
+  CURSUS_DSN_PASSED = 2,  /* the next hop does DSN: it reports, we do not */
+};
 
 /* Flags of a channel module (cursus_channel_ops.flags). */
 enum cursus_channel_flags {

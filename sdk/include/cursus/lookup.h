@@ -57,6 +57,8 @@ typedef struct cursus_resolve_params {
   const char *auth_user;      /* authenticated submitter, or NULL */
   const char *destination_channel; /* header rewriting: the destination */
   uint32_t flags;             /* enum cursus_resolve_flags */
+  const char *tag;            /* rewrite tag of the recipient (an access
+                                 table's $T verdict), or NULL */
 } cursus_resolve_params;
 
 /* One copy to enqueue. */
