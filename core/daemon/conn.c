@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -881,6 +882,14 @@ bool conn_start(ev_loop *loop, const conn_params *params) {
   c->info.local_hostname = params->hostname;
   c->link.data = c;
   fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+  if (!params->unix_socket) {
+    /* output is gathered into whole replies already; a reply written
+     * while the previous one is unacknowledged (results that complete
+     * one after another, pipelined) must not wait for the peer's
+     * delayed ACK */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   fill_addresses(c);
   c->log_context = g_strdup_printf("%s %s", params->service, c->remote_ip);
   c->io = ev_io_new(loop, c->fd, 0, on_io_cb, c);
