@@ -108,28 +108,7 @@ EOF
 # ------------------------------------------------------------ the disk
 
 echo "== fsync probe (file system of $T)"
-python3 - "$T" <<'EOF'
-import os, sys, time
-d = sys.argv[1]
-buf = os.urandom(4096)
-def run(name, fn, secs=1.0):
-    n = 0; t0 = time.perf_counter()
-    while time.perf_counter() - t0 < secs:
-        fn(n); n += 1
-    print("  %-46s %8.0f /s" % (name, n / (time.perf_counter() - t0)))
-fd = os.open(os.path.join(d, "probe"), os.O_RDWR | os.O_CREAT, 0o600)
-run("overwrite 4 KiB + fdatasync", lambda n: (os.pwrite(fd, buf, 0), os.fdatasync(fd)))
-q = os.path.join(d, "probe.q"); os.mkdir(q); dfd = os.open(q, os.O_RDONLY)
-def qf(n):
-    p = os.path.join(q, "t%d" % n)
-    f = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(f, buf); os.fsync(f); os.close(f)
-    os.rename(p, os.path.join(q, "m%d" % n)); os.fsync(dfd)
-run("create+write 4 KiB+fsync+rename+fsync(dir)", qf)
-os.close(fd); os.unlink(os.path.join(d, "probe"))
-for f in os.listdir(q): os.unlink(os.path.join(q, f))
-os.rmdir(q)
-EOF
+python3 "$S/bench/fsync_probe.py" "$T" 1
 
 # ------------------------------------------------------------ messages, users
 

@@ -1,6 +1,7 @@
 /*
- * mailload.c - a load generator for IMAP and POP3 servers, to measure
- * Cursus and Dovecot with the same load in the same run (bench/imap.sh)
+ * mailload.c - a load generator for IMAP, POP3 and LMTP servers, to
+ * measure Cursus and Dovecot with the same load in the same run
+ * (bench/imap.sh, bench/store.sh)
  *
  *   mailload [options] MODE
  *
@@ -15,6 +16,9 @@
  *            folder
  *   idle     opens -c sessions (LOGIN, SELECT INBOX, IDLE) one after the
  *            other, prints "ready N", holds them -t seconds
+ *   lmtp     each client sends LHLO once, then delivers messages: MAIL,
+ *            -r recipients (the user format numbered 0..r-1, or the
+ *            client's number when -r is 1), DATA, one reply per recipient
  * Every mode is bounded by -t seconds and -n operations.  One line of
  * figures goes to standard output.
  *
@@ -23,7 +27,9 @@
  * user i modulo U), -o first user number, -w password,
  * -m mbox of messages (CRLF mbox from bench/genmbox.py), -f folder,
  * -s (implicit TLS), -b first source address for idle sessions
- * ("127.0.0.2": consecutive addresses take 20,000 sessions each).
+ * ("127.0.0.2": consecutive addresses take 20,000 sessions each), -r
+ * recipients per LMTP message, -S STEP: a line with the rate of every
+ * STEP operations (a folder growing).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +61,8 @@ static const char *mbox_path;
 static const char *folder = "INBOX";
 static bool use_tls;
 static const char *bind_base;
+static int recipients = 1;
+static long step;
 
 static gnutls_certificate_credentials_t tls_creds;
 
@@ -120,6 +128,8 @@ static size_t n_lat, cap_lat;
 static long errors;
 static long long bytes_total;
 
+static double t_step;
+
 static void record(double secs) {
   pthread_mutex_lock(&stats_lock);
   if (n_lat == cap_lat) {
@@ -128,6 +138,12 @@ static void record(double secs) {
   }
   lat[n_lat++] = secs;
   ops_done++;
+  if (step > 0 && ops_done % step == 0) {
+    double t = now();
+    printf("messages %7ld: %.0f msg/s\n", ops_done, (double)step / (t - t_step));
+    fflush(stdout);
+    t_step = t;
+  }
   pthread_mutex_unlock(&stats_lock);
 }
 
@@ -519,6 +535,84 @@ static void *run_pop3(void *arg) {
   return NULL;
 }
 
+/* ------------------------------------------------------------ LMTP */
+
+/* The messages dot-stuffed, with the final "." line. */
+static char **dotted;
+static size_t *dotted_len;
+
+static void dot_stuff(void) {
+  dotted = calloc(n_msgs, sizeof(char *));
+  dotted_len = calloc(n_msgs, sizeof(size_t));
+  for (size_t i = 0; i < n_msgs; i++) {
+    char *o = dotted[i] = malloc(msg_len[i] * 2 + 8);
+    bool bol = true;
+    for (size_t k = 0; k < msg_len[i]; k++) {
+      if (bol && msgs[i][k] == '.')
+        *o++ = '.';
+      *o++ = msgs[i][k];
+      bol = msgs[i][k] == '\n';
+    }
+    if (!bol) {
+      memcpy(o, "\r\n", 2);
+      o += 2;
+    }
+    memcpy(o, ".\r\n", 3);
+    dotted_len[i] = (size_t)(o + 3 - dotted[i]);
+  }
+}
+
+/* smtp_reply - the code of the next reply (multi-line joined), -1 on EOF */
+static int smtp_reply(conn *c) {
+  char line[1024];
+  do {
+    if (!c_line(c, line, sizeof(line), NULL))
+      return -1;
+  } while (strlen(line) > 3 && line[3] == '-');
+  return atoi(line);
+}
+
+static bool lmtp_deliver(conn *c, int id, size_t m) {
+  if (!c_printf(c, "MAIL FROM:<load@example.org>\r\n") || smtp_reply(c) != 250)
+    return false;
+  for (int r = 0; r < recipients; r++) {
+    char rcpt[256];
+    user_name(recipients > 1 ? r : id, rcpt, sizeof(rcpt));
+    if (!c_printf(c, "RCPT TO:<%s>\r\n", rcpt) || smtp_reply(c) != 250)
+      return false;
+  }
+  if (!c_printf(c, "DATA\r\n") || smtp_reply(c) != 354 ||
+      !c_send(c, dotted[m], dotted_len[m]))
+    return false;
+  bool ok = true;
+  for (int r = 0; r < recipients; r++)
+    ok = smtp_reply(c) == 250 && ok;
+  return ok;
+}
+
+static void *run_lmtp(void *arg) {
+  int id = (int)(intptr_t)arg;
+  conn *c = c_open(NULL);
+  if (c == NULL || !c_printf(c, "LHLO load.example.org\r\n") ||
+      smtp_reply(c) != 250) {
+    fail();
+    if (c != NULL)
+      c_close(c);
+    return NULL;
+  }
+  for (size_t m = (size_t)id; go_on(); m += (size_t)clients) {
+    double t = now();
+    if (!lmtp_deliver(c, id, m % n_msgs)) {
+      fail();
+      break;
+    }
+    record(now() - t);
+  }
+  c_printf(c, "QUIT\r\n");
+  c_close(c);
+  return NULL;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
@@ -637,14 +731,14 @@ static void run_idle(void) {
 static void usage(void) {
   fprintf(stderr, "usage: mailload [-H host] [-p port] [-c clients] [-t secs] "
                   "[-n ops] [-u fmt] [-U users] [-o first] [-w pass] [-m mbox] "
-                  "[-f folder] [-s] [-b source] "
-                  "login|append|mixed|pop3|folder|idle\n");
+                  "[-f folder] [-s] [-b source] [-r rcpts] [-S step] "
+                  "login|append|mixed|pop3|folder|idle|lmtp\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   int opt;
-  while ((opt = getopt(argc, argv, "H:p:c:t:n:u:U:o:w:m:f:sb:")) != -1) {
+  while ((opt = getopt(argc, argv, "H:p:c:t:n:u:U:o:w:m:f:sb:r:S:")) != -1) {
     switch (opt) {
     case 'H': host = optarg; break;
     case 'p': port = atoi(optarg); break;
@@ -659,10 +753,12 @@ int main(int argc, char **argv) {
     case 'f': folder = optarg; break;
     case 's': use_tls = true; break;
     case 'b': bind_base = optarg; break;
+    case 'r': recipients = atoi(optarg); break;
+    case 'S': step = atol(optarg); break;
     default: usage();
     }
   }
-  if (optind != argc - 1 || clients < 1 || seconds <= 0)
+  if (optind != argc - 1 || clients < 1 || seconds <= 0 || recipients < 1)
     usage();
   const char *mode = argv[optind];
   signal(SIGPIPE, SIG_IGN);
@@ -672,7 +768,8 @@ int main(int argc, char **argv) {
   }
   if (mbox_path != NULL)
     load_mbox(mbox_path);
-  if ((strcmp(mode, "append") == 0 || strcmp(mode, "mixed") == 0) &&
+  if ((strcmp(mode, "append") == 0 || strcmp(mode, "mixed") == 0 ||
+       strcmp(mode, "lmtp") == 0) &&
       n_msgs == 0) {
     fprintf(stderr, "mailload: %s needs -m mbox\n", mode);
     return 2;
@@ -689,6 +786,11 @@ int main(int argc, char **argv) {
     run_folder();
   else if (strcmp(mode, "idle") == 0)
     run_idle();
+  else if (strcmp(mode, "lmtp") == 0) {
+    dot_stuff();
+    t_step = now();
+    run_threads(run_lmtp, mode);
+  }
   else
     usage();
   return 0;

@@ -929,4 +929,9 @@ void conn_shutdown_all(void) {
   }
 }
 
+void conn_close_all(void) {
+  while (all_conns.head != NULL)
+    conn_finish(all_conns.head->data);
+}
+
 unsigned conn_count(void) { return all_conns.length; }

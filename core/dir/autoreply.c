@@ -123,8 +123,8 @@ int autoreply_decide(const autoreply_case *c, const char **why_r) {
   GMimeMessage *m = c->message;
   const char *as = m != NULL ? header(m, "Auto-Submitted") : NULL;
   const char *prec = m != NULL ? header(m, "Precedence") : NULL;
-  char *prec_l = prec != NULL ? g_ascii_strdown(g_strstrip(g_strdup(prec)), -1)
-                              : NULL;
+  /* strip works in place: the pointer stays the allocation's */
+  char *prec_l = prec != NULL ? g_strstrip(g_ascii_strdown(prec, -1)) : NULL;
   const char *why = NULL;
   if (!cursus_entry_has(u, "mailDeliveryOption", "autoreply"))
     why = "the user has no autoreply option";

@@ -169,7 +169,8 @@ static void kind_usage(FILE *f, prov_kind kind) {
                                                             : "ADDRESS");
   for (size_t i = 0; i < G_N_ELEMENTS(options); i++)
     if (options[i].kinds & (1u << kind))
-      fprintf(f, "  --%-26s %s%s\n", options[i].option, options[i].attr,
+      fprintf(f, "  --%-*s VALUE %s%s\n", 26 - 6, options[i].option,
+              options[i].attr,
               options[i].conv == CONV_SIZE   ? " (size: 100M, 2G ...)"
               : options[i].conv == CONV_FILE ? " (the file's text)"
                                              : "");

@@ -264,6 +264,12 @@ static int h_run_blocking(void (*work)(void *), void (*done)(void *),
   return CURSUS_OK;
 }
 
+void host_stop_blocking(void) {
+  if (blocking_pool != NULL)
+    g_thread_pool_free(blocking_pool, FALSE, TRUE);
+  blocking_pool = NULL;
+}
+
 /* ------------------------------------------------------ configuration */
 
 static GPrivate read_error = G_PRIVATE_INIT(g_free);

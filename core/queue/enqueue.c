@@ -49,6 +49,8 @@ struct cursus_enqueue {
   cursus_body body_type;
   bool smtputf8;
   bool per_rcpt;
+  bool hold_all;    /* FROM_ACCESS said $H: every copy is held */
+  bool discard_all; /* FROM_ACCESS said $B: accepted, then dropped */
   uint64_t declared;
   int64_t arrival_us;
   uint64_t max_size;
@@ -511,6 +513,8 @@ enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
     return refuse_start(e, reply_r);
   }
   unsigned delay_ms = ar.delay_ms;
+  e->hold_all = ar.hold;
+  e->discard_all = ar.discard;
   admit_reply_clear(&ar);
   e->body = qbody_new(cfg->queue_dir, e->qs.spill_size);
   if (!filters_start(e, p, reply_r))
@@ -667,7 +671,7 @@ static GString *envelope_for(const enqueue *e, GPtrArray *entries) {
   env->protocol = dup_or_null(e->protocol);
   env->message_id = e->scan.message_id[0] ? g_strdup(e->scan.message_id) : NULL;
   long long holdlimit = ch != NULL ? cnf_channel_int(ch, "holdlimit", 0) : 0;
-  env->held = first->t->hold ||
+  env->held = first->t->hold || e->hold_all ||
               (holdlimit > 0 && entries->len > (unsigned long long)holdlimit);
   for (guint i = 0; i < entries->len; i++) {
     const entry *en = entries->pdata[i];
@@ -697,7 +701,7 @@ static bool build_copies(enqueue *e) {
     entry *en = e->entries->pdata[i];
     if (en->refused || en->dropped)
       continue;
-    if (en->t->discard) {
+    if (en->t->discard || e->discard_all) {
       log_event(e, 'E', "bitbucket", en->original, en->t->address, NULL,
                 "discarded by an access table");
       continue;
@@ -769,6 +773,8 @@ static bool check_sizes(enqueue *e) {
   uint64_t size = qbody_size(e->body);
   for (guint i = 0; i < e->entries->len; i++) {
     entry *en = e->entries->pdata[i];
+    if (en->refused)
+      continue;
     uint64_t max = queue_channel_limit(e->cfg, channel(e, en->t->channel), false);
     if (max == 0 || size <= max)
       continue;
@@ -780,11 +786,18 @@ static bool check_sizes(enqueue *e) {
       g_free(text);
       return false;
     }
-    en->refused = true;
+    /* every address this RCPT expanded to goes the same way */
+    for (guint k = 0; k < e->entries->len; k++) {
+      entry *other = e->entries->pdata[k];
+      if (other->rcpt_index != en->rcpt_index || other->refused)
+        continue;
+      other->refused = true;
+      log_event(e, 'J', other->t->channel, other->original, other->t->address,
+                NULL, text);
+    }
     if (en->rcpt_index < e->rcpt_replies->len)
       keep(&g_array_index(e->rcpt_replies, kept_reply, en->rcpt_index), 552,
            text);
-    log_event(e, 'J', en->t->channel, en->original, en->t->address, NULL, text);
     g_free(text);
   }
   return true;

@@ -417,7 +417,8 @@ static void write_capa(pop3_session *s) {
     if (!s->tls && HOST->conn->tls_available(s->conn))
       out_printf(s, "STLS\r\n");
   }
-  out_printf(s, "EXPIRE NEVER\r\nIMPLEMENTATION Cursus\r\n.\r\n");
+  /* no EXPIRE NEVER: the store's expiry rules may remove old mail */
+  out_printf(s, "IMPLEMENTATION Cursus\r\n.\r\n");
 }
 
 /* ------------------------------------------------------------ RETR/TOP */
