@@ -41,6 +41,9 @@ def test_example_filter(cursus, tmp_path):
                        "refuse_header = X-Spam-Flag\n"))
     p = srv.cursus("modules")
     assert "filter_tag" in p.stdout and "Example Ltd" in p.stdout
+    p = srv.cursus("modules", "-v")
+    assert "filter settings ([contentfilter NAME] in cursus.conf)" in p.stdout
+    assert "refuse_header" in p.stdout
     with smtplib.SMTP("127.0.0.1", srv.port("SMTP")) as s:
         s.ehlo("client.example.org")
         ok = b"Subject: fine\r\n\r\nsmall\r\n"
