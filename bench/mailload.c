@@ -1,6 +1,7 @@
 /*
- * mailload.c - a load generator for IMAP and POP3 servers, to measure
- * Cursus and Dovecot with the same load in the same run (bench/imap.sh)
+ * mailload.c - a load generator for IMAP, POP3 and LMTP servers, to
+ * measure Cursus and Dovecot with the same load in the same run
+ * (bench/imap.sh, bench/store.sh)
  *
  *   mailload [options] MODE
  *
@@ -9,19 +10,26 @@
  *   append   each client logs in once and APPENDs messages to INBOX
  *   mixed    each client logs in once and sends random SELECT, FETCH,
  *            STORE, SEARCH, EXPUNGE and APPEND commands (fixed seed)
- *   pop3     each client logs in over POP3 and RETRs every message
+ *   pop3     each client logs in over POP3 and RETRs every message, then
+ *            again until the time is up
  *   folder   one client times FETCH 1:* headers and SEARCH BODY on a
  *            folder
  *   idle     opens -c sessions (LOGIN, SELECT INBOX, IDLE) one after the
  *            other, prints "ready N", holds them -t seconds
+ *   lmtp     each client sends LHLO once, then delivers messages: MAIL,
+ *            -r recipients (the user format numbered 0..r-1, or the
+ *            client's number when -r is 1), DATA, one reply per recipient
  * Every mode is bounded by -t seconds and -n operations.  One line of
  * figures goes to standard output.
  *
  * Options: -H host, -p port, -c clients, -t seconds, -n max operations,
- * -u user format ("user%d@example.com"), -U number of users, -w password,
+ * -u user format ("user%d@example.com"), -U number of users (client i is
+ * user i modulo U), -o first user number, -w password,
  * -m mbox of messages (CRLF mbox from bench/genmbox.py), -f folder,
  * -s (implicit TLS), -b first source address for idle sessions
- * ("127.0.0.2": consecutive addresses take 20,000 sessions each).
+ * ("127.0.0.2": consecutive addresses take 20,000 sessions each), -r
+ * recipients per LMTP message, -S STEP: a line with the rate of every
+ * STEP operations (a folder growing).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,11 +55,14 @@ static double seconds = 15;
 static long max_ops = 0;
 static const char *user_fmt = "user%d@example.com";
 static int users = 0;
+static int user_offset = 0;
 static const char *password = "pass";
 static const char *mbox_path;
 static const char *folder = "INBOX";
 static bool use_tls;
 static const char *bind_base;
+static int recipients = 1;
+static long step;
 
 static gnutls_certificate_credentials_t tls_creds;
 
@@ -117,6 +128,8 @@ static size_t n_lat, cap_lat;
 static long errors;
 static long long bytes_total;
 
+static double t_step;
+
 static void record(double secs) {
   pthread_mutex_lock(&stats_lock);
   if (n_lat == cap_lat) {
@@ -125,6 +138,12 @@ static void record(double secs) {
   }
   lat[n_lat++] = secs;
   ops_done++;
+  if (step > 0 && ops_done % step == 0) {
+    double t = now();
+    printf("messages %7ld: %.0f msg/s\n", ops_done, (double)step / (t - t_step));
+    fflush(stdout);
+    t_step = t;
+  }
   pthread_mutex_unlock(&stats_lock);
 }
 
@@ -339,7 +358,7 @@ static bool imap_append(conn *c, const char *box, size_t m) {
 /* user_name - the user format with its "%d" replaced by the user number */
 static void user_name(int i, char *out, size_t len) {
   const char *d = strstr(user_fmt, "%d");
-  int n = users > 0 ? i % users : i;
+  int n = user_offset + (users > 0 ? i % users : i);
   if (d == NULL)
     snprintf(out, len, "%s", user_fmt);
   else
@@ -495,7 +514,9 @@ static void *run_pop3(void *arg) {
   }
   int n = atoi(line + 4);
   pop3_cmd(c, true, NULL, "UIDL");
-  for (int i = 1; i <= n && go_on(); i++) {
+  /* every message once, then again until the time is up */
+  for (int k = 0; n > 0 && (k < n || go_on()); k++) {
+    int i = 1 + k % n;
     double t = now();
     long long b = 0;
     if (!pop3_cmd(c, true, &b, "RETR %d", i)) {
@@ -510,6 +531,84 @@ static void *run_pop3(void *arg) {
   /* RSET: keep the maildrop for the next run */
   pop3_cmd(c, false, NULL, "RSET");
   pop3_cmd(c, false, NULL, "QUIT");
+  c_close(c);
+  return NULL;
+}
+
+/* ------------------------------------------------------------ LMTP */
+
+/* The messages dot-stuffed, with the final "." line. */
+static char **dotted;
+static size_t *dotted_len;
+
+static void dot_stuff(void) {
+  dotted = calloc(n_msgs, sizeof(char *));
+  dotted_len = calloc(n_msgs, sizeof(size_t));
+  for (size_t i = 0; i < n_msgs; i++) {
+    char *o = dotted[i] = malloc(msg_len[i] * 2 + 8);
+    bool bol = true;
+    for (size_t k = 0; k < msg_len[i]; k++) {
+      if (bol && msgs[i][k] == '.')
+        *o++ = '.';
+      *o++ = msgs[i][k];
+      bol = msgs[i][k] == '\n';
+    }
+    if (!bol) {
+      memcpy(o, "\r\n", 2);
+      o += 2;
+    }
+    memcpy(o, ".\r\n", 3);
+    dotted_len[i] = (size_t)(o + 3 - dotted[i]);
+  }
+}
+
+/* smtp_reply - the code of the next reply (multi-line joined), -1 on EOF */
+static int smtp_reply(conn *c) {
+  char line[1024];
+  do {
+    if (!c_line(c, line, sizeof(line), NULL))
+      return -1;
+  } while (strlen(line) > 3 && line[3] == '-');
+  return atoi(line);
+}
+
+static bool lmtp_deliver(conn *c, int id, size_t m) {
+  if (!c_printf(c, "MAIL FROM:<load@example.org>\r\n") || smtp_reply(c) != 250)
+    return false;
+  for (int r = 0; r < recipients; r++) {
+    char rcpt[256];
+    user_name(recipients > 1 ? r : id, rcpt, sizeof(rcpt));
+    if (!c_printf(c, "RCPT TO:<%s>\r\n", rcpt) || smtp_reply(c) != 250)
+      return false;
+  }
+  if (!c_printf(c, "DATA\r\n") || smtp_reply(c) != 354 ||
+      !c_send(c, dotted[m], dotted_len[m]))
+    return false;
+  bool ok = true;
+  for (int r = 0; r < recipients; r++)
+    ok = smtp_reply(c) == 250 && ok;
+  return ok;
+}
+
+static void *run_lmtp(void *arg) {
+  int id = (int)(intptr_t)arg;
+  conn *c = c_open(NULL);
+  if (c == NULL || !c_printf(c, "LHLO load.example.org\r\n") ||
+      smtp_reply(c) != 250) {
+    fail();
+    if (c != NULL)
+      c_close(c);
+    return NULL;
+  }
+  for (size_t m = (size_t)id; go_on(); m += (size_t)clients) {
+    double t = now();
+    if (!lmtp_deliver(c, id, m % n_msgs)) {
+      fail();
+      break;
+    }
+    record(now() - t);
+  }
+  c_printf(c, "QUIT\r\n");
   c_close(c);
   return NULL;
 }
@@ -631,15 +730,15 @@ static void run_idle(void) {
 
 static void usage(void) {
   fprintf(stderr, "usage: mailload [-H host] [-p port] [-c clients] [-t secs] "
-                  "[-n ops] [-u fmt] [-U users] [-w pass] [-m mbox] "
-                  "[-f folder] [-s] [-b source] "
-                  "login|append|mixed|pop3|folder|idle\n");
+                  "[-n ops] [-u fmt] [-U users] [-o first] [-w pass] [-m mbox] "
+                  "[-f folder] [-s] [-b source] [-r rcpts] [-S step] "
+                  "login|append|mixed|pop3|folder|idle|lmtp\n");
   exit(2);
 }
 
 int main(int argc, char **argv) {
   int opt;
-  while ((opt = getopt(argc, argv, "H:p:c:t:n:u:U:w:m:f:sb:")) != -1) {
+  while ((opt = getopt(argc, argv, "H:p:c:t:n:u:U:o:w:m:f:sb:r:S:")) != -1) {
     switch (opt) {
     case 'H': host = optarg; break;
     case 'p': port = atoi(optarg); break;
@@ -648,15 +747,18 @@ int main(int argc, char **argv) {
     case 'n': max_ops = atol(optarg); break;
     case 'u': user_fmt = optarg; break;
     case 'U': users = atoi(optarg); break;
+    case 'o': user_offset = atoi(optarg); break;
     case 'w': password = optarg; break;
     case 'm': mbox_path = optarg; break;
     case 'f': folder = optarg; break;
     case 's': use_tls = true; break;
     case 'b': bind_base = optarg; break;
+    case 'r': recipients = atoi(optarg); break;
+    case 'S': step = atol(optarg); break;
     default: usage();
     }
   }
-  if (optind != argc - 1 || clients < 1 || seconds <= 0)
+  if (optind != argc - 1 || clients < 1 || seconds <= 0 || recipients < 1)
     usage();
   const char *mode = argv[optind];
   signal(SIGPIPE, SIG_IGN);
@@ -666,7 +768,8 @@ int main(int argc, char **argv) {
   }
   if (mbox_path != NULL)
     load_mbox(mbox_path);
-  if ((strcmp(mode, "append") == 0 || strcmp(mode, "mixed") == 0) &&
+  if ((strcmp(mode, "append") == 0 || strcmp(mode, "mixed") == 0 ||
+       strcmp(mode, "lmtp") == 0) &&
       n_msgs == 0) {
     fprintf(stderr, "mailload: %s needs -m mbox\n", mode);
     return 2;
@@ -683,6 +786,11 @@ int main(int argc, char **argv) {
     run_folder();
   else if (strcmp(mode, "idle") == 0)
     run_idle();
+  else if (strcmp(mode, "lmtp") == 0) {
+    dot_stuff();
+    t_step = now();
+    run_threads(run_lmtp, mode);
+  }
   else
     usage();
   return 0;

@@ -31,6 +31,9 @@ libcursus_core_la_SOURCES = \
 	core/queue/admit.c core/queue/admit.h \
 	core/queue/enqueue.c core/queue/enqueue.h \
 	core/queue/hostq.c core/queue/hostq.h \
+	core/filter/fconf.c core/filter/fconf.h \
+	core/filter/fmsg.c core/filter/fmsg.h \
+	core/filter/frun.c core/filter/frun.h \
 	core/addr/addr.c core/addr/addr.h \
 	core/addr/addrlist.c core/addr/addrlist.h \
 	core/mapping/pattern.c core/mapping/pattern.h \

@@ -17,3 +17,4 @@ include $(srcdir)/modules/channel_bitbucket/local.mk
 include $(srcdir)/modules/channel_file/local.mk
 include $(srcdir)/modules/channel_pipe/local.mk
 include $(srcdir)/modules/channel_reprocess/local.mk
+include $(srcdir)/modules/filter_milter/local.mk

@@ -33,3 +33,9 @@ dist_mapcsvexample_DATA = \
 
 # the ABI record and its check (sdk/abi/check.sh, run by .ci/test)
 EXTRA_DIST += sdk/abi/probe.c sdk/abi/check.sh
+
+filtertagexampledir = $(docdir)/examples/filter_tag
+dist_filtertagexample_DATA = \
+	sdk/examples/filter_tag/filter_tag.c \
+	sdk/examples/filter_tag/Makefile \
+	sdk/examples/filter_tag/README.md

@@ -174,6 +174,9 @@ const cursus_keyword core_channel_keywords[] = {
     STR("sourcefilter", "URL of the Sieve filter for mail from this channel"),
     FLAG("nodestinationfilter", "no destination filter"),
     FLAG("nosourcefilter", "no source filter"),
+    STRS("contentfilter", "content filters ([contentfilter NAME] of cursus.conf) "
+                          "for mail from this channel, in order"),
+    FLAG("nocontentfilter", "no content filters for mail from this channel"),
     FLAG("holdexquota", "hold over-quota messages and retry"),
     FLAG("noexquota", "return over-quota messages at once"),
 

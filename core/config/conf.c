@@ -161,6 +161,9 @@ void conf_check_core(const optfile *of, diag *d) {
         diag_error(d, s->file, s->line, "[module] needs a module name: [module NAME]");
       continue;
     }
+    /* checked with their modules by core/filter/fconf.c */
+    if (s->kind != NULL && g_ascii_strcasecmp(s->kind, "contentfilter") == 0)
+      continue;
     if (s->kind == NULL) {
       for (guint j = 0; j < s->entries->len; j++) {
         const opt_entry *e = s->entries->pdata[j];

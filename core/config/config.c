@@ -270,15 +270,16 @@ static void check_backends(config *cfg, diag *d) {
         s = t;
     }
     const opt_entry *e = s != NULL ? optfile_get(s, backends[i].key) : NULL;
-    if (e == NULL) {
-      /* unset: the default backend serves when it is installed */
-      const char *def = conf_get(NULL, backends[i].group, backends[i].key);
-      module *m = def != NULL && *def != '\0' ? modreg_find(cfg->mods, def)
-                                              : NULL;
-      if (m != NULL && (m->desc->kinds & backends[i].kind))
+    if (e == NULL && backends[i].kind == CURSUS_KIND_STORE) {
+      /* the default store backend serves whoever needs a store, when it
+       * is installed (an MTA without a store needs none); a directory is
+       * only used when named */
+      module *m = modreg_find(cfg->mods, conf_get(cfg->conf, "store", "module"));
+      if (m != NULL && (m->desc->kinds & CURSUS_KIND_STORE))
         m->used = true;
-      continue;
     }
+    if (e == NULL)
+      continue;
     char *what = g_strdup_printf("[%s] %s", backends[i].group, backends[i].key);
     /* "modules" keys name several, separated by spaces or commas */
     char **names = g_strsplit_set(e->value, " ,", -1);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -881,6 +882,14 @@ bool conn_start(ev_loop *loop, const conn_params *params) {
   c->info.local_hostname = params->hostname;
   c->link.data = c;
   fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+  if (!params->unix_socket) {
+    /* output is gathered into whole replies already; a reply written
+     * while the previous one is unacknowledged (results that complete
+     * one after another, pipelined) must not wait for the peer's
+     * delayed ACK */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  }
   fill_addresses(c);
   c->log_context = g_strdup_printf("%s %s", params->service, c->remote_ip);
   c->io = ev_io_new(loop, c->fd, 0, on_io_cb, c);
@@ -927,6 +936,11 @@ void conn_shutdown_all(void) {
       conn_flush(c);
     conn_unref(c);
   }
+}
+
+void conn_close_all(void) {
+  while (all_conns.head != NULL)
+    conn_finish(all_conns.head->data);
 }
 
 unsigned conn_count(void) { return all_conns.length; }

@@ -47,6 +47,8 @@ bool conn_start(ev_loop *loop, const conn_params *params);
 const cursus_conn_ops *conn_ops(void);
 /* conn_shutdown_all - tell every session the worker is retiring */
 void conn_shutdown_all(void);
+/* conn_close_all - end every connection now (process exit) */
+void conn_close_all(void);
 /* conn_count - connections open in this process */
 unsigned conn_count(void);
 

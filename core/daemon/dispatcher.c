@@ -642,7 +642,7 @@ static void service_update_accepting(service *s) {
   if (want == s->accepting)
     return;
   s->accepting = want;
-  if (!want)
+  if (!want && !disp.stopping)
     log_warning("%s: every worker is full (MAX_PROCS %u x MAX_CONNS %u): "
                 "new connections wait",
                 s->name, s->cfg->max_procs, s->cfg->max_conns);

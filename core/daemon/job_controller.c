@@ -141,8 +141,15 @@ static void configure(jc_chan *c) {
       jobccnf_channel_int(cfg->jobc, name, "DELIVERY_TIMEOUT", 3600) * 1000;
 }
 
-/* Every channel state made by chan_of, released at exit. */
-static GPtrArray *all_chans;
+/* chan_free - the controller's state of channel Q */
+static void chan_free(qc_chan *q) {
+  jc_chan *c = q->data;
+  if (c == NULL)
+    return;
+  g_ptr_array_free(c->jobs, TRUE);
+  g_free(c);
+  q->data = NULL;
+}
 
 static jc_chan *chan_of(qc_chan *q) {
   if (q->data == NULL) {
@@ -151,24 +158,8 @@ static jc_chan *chan_of(qc_chan *q) {
     c->jobs = g_ptr_array_new();
     q->data = c;
     configure(c);
-    if (all_chans == NULL)
-      all_chans = g_ptr_array_new();
-    g_ptr_array_add(all_chans, c);
   }
   return q->data;
-}
-
-/* chans_free - release the channel states (the controller is ending) */
-static void chans_free(void) {
-  for (guint i = 0; all_chans != NULL && i < all_chans->len; i++) {
-    jc_chan *c = all_chans->pdata[i];
-    c->qc->data = NULL;
-    g_ptr_array_free(c->jobs, TRUE);
-    g_free(c);
-  }
-  if (all_chans != NULL)
-    g_ptr_array_free(all_chans, TRUE);
-  all_chans = NULL;
 }
 
 /* ---------------------------------------------------------------- jobs */
@@ -183,11 +174,17 @@ static jc_job *job_start(jc_chan *c) {
               g_strerror(errno));
     return NULL;
   }
-  const char *argv[] = {"cursus", "--config", jc.d->cfg->dir,
-                        jc.d->log_stderr ? "--log-stderr" : "channel-job",
-                        jc.d->log_stderr ? "channel-job" : c->qc->name,
-                        jc.d->log_stderr ? c->qc->name : NULL, NULL};
-  pid_t pid = proc_spawn_self((char *const *)argv, sv[1], &error);
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, "cursus");
+  g_ptr_array_add(argv, "--config");
+  g_ptr_array_add(argv, jc.d->cfg->dir);
+  if (jc.d->log_stderr)
+    g_ptr_array_add(argv, "--log-stderr");
+  g_ptr_array_add(argv, "channel-job");
+  g_ptr_array_add(argv, c->qc->name);
+  g_ptr_array_add(argv, NULL);
+  pid_t pid = proc_spawn_self((char *const *)argv->pdata, sv[1], &error);
+  g_ptr_array_free(argv, TRUE);
   close(sv[1]);
   if (pid < 0) {
     log_error("channel %s: cannot start a job: %s", c->qc->name, error);
@@ -276,7 +273,7 @@ static void handle_result(jc_job *j, const jobproto_result *r) {
   q->busy--;
   switch (r->outcome) {
   case JOB_DONE:
-    q->delivered++;
+    q->done++;
     qcache_remove(jc.qc, e);
     return;
   case JOB_DEFERRED:
@@ -638,12 +635,16 @@ int cmd_job_controller(cmd_ctx *ctx) {
     on_child(&d);
   }
   jobctl_close(&jc.ctl);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, jc.qc->chans);
+  while (g_hash_table_iter_next(&it, NULL, &v))
+    chan_free(v);
   ev_io_free(&jc.notify_io);
   ev_timer_free(&jc.wake_timer);
   ev_timer_free(&jc.house_timer);
   ev_timer_free(&jc.synch_timer);
   close(jc.notify_fd);
-  chans_free();
   qcache_free(&jc.qc);
   g_hash_table_destroy(jc.jobs);
   g_hash_table_destroy(jc.pools);

@@ -236,9 +236,14 @@ int cmd_worker(cmd_ctx *ctx) {
   ev_io_free(&ws.ctl_io);
   g_array_free(ws.unsent, TRUE);
   ev_timer_free(&ws.exit_timer);
+  /* sessions that outlived the grace period end here */
+  conn_close_all();
   conn_tls_free(&ws.tls);
-  /* commits still on their way to disk end before the process does */
+  /* commits still on their way to disk and lookups on host threads end
+   * before the process does; their completions free what they hold */
   qwrite_stop();
+  host_stop_blocking();
+  ev_loop_run_once(d.loop, 0);
   auth_service_stop();
   dir_service_stop();
   daemon_finish(&d);

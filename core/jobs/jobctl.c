@@ -76,7 +76,7 @@ static void counters(jobctl *ctl, GString *out) {
                            " %" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT
                            " %" G_GUINT64_FORMAT "\n",
                            c->name, c->count, ready, delayed, c->held, c->busy,
-                           c->enqueued, c->delivered, c->deferred, c->errors);
+                           c->enqueued, c->done, c->deferred, c->errors);
   }
 }
 

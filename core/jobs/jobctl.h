@@ -11,7 +11,8 @@
  *   JOBS               one line per job: PID CHANNEL STATE SECONDS-IN-STATE
  *                      IN-FLIGHT DONE AGE
  *   COUNTERS           one line per channel: CHANNEL QUEUED READY DELAYED
- *                      HELD BUSY ENQUEUED DELIVERED DEFERRED ERRORS
+ *                      HELD BUSY ENQUEUED DONE DEFERRED ERRORS (DONE:
+ *                      files finished, delivered or returned)
  *   RETRY TARGET       a channel name, or a queue file path: due now
  *   SYNC PATH          re-read one queue file (after qm changed it)
  */

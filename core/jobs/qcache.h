@@ -40,7 +40,7 @@ struct qc_chan {
   unsigned held;
   unsigned busy;
   /* counters since start */
-  uint64_t delivered, deferred, errors, enqueued;
+  uint64_t done, deferred, errors, enqueued; /* done: delivered or returned */
   void *data; /* the controller's channel state */
 };
 

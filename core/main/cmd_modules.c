@@ -100,6 +100,11 @@ int cmd_modules(cmd_ctx *ctx) {
       }
       print_keywords("channel keywords", desc->keywords);
       print_keywords("settings ([module NAME] in cursus.conf)", desc->settings);
+      if (desc->filter != NULL && desc->filter->size >=
+                                      offsetof(cursus_filter_ops, settings) +
+                                          sizeof(desc->filter->settings))
+        print_keywords("filter settings ([contentfilter NAME] in cursus.conf)",
+                       desc->filter->settings);
     }
   }
   if (reg->refused->len > 0) {

@@ -417,7 +417,7 @@ static int qm_table(qm_ctx *q, const char *what) {
            "FOR(s)", "INFLIGHT", "DONE", "AGE(s)");
   else
     printf("%-14s %7s %7s %7s %5s %5s %9s %9s %9s %7s\n", "CHANNEL", "QUEUED",
-           "READY", "DELAYED", "HELD", "BUSY", "ENQUEUED", "DELIVERED",
+           "READY", "DELAYED", "HELD", "BUSY", "ENQUEUED", "DONE",
            "DEFERRED", "ERRORS");
   for (guint i = 0; i < l->len; i++) {
     char **f = g_strsplit(l->pdata[i], " ", 0);
@@ -559,6 +559,7 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       qenv *e = qenv_new();
       e->channel = g_strdup(channel);
       e->source = g_strdup(source);
+      g_free(e->sender);
       e->sender = g_strdup(argv[i + 1]);
       e->priority = prio;
       e->ret = ret;

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "config/config.h"
 #include "queue/qconfig.h"
+#include "filter/fconf.h"
 #include "mta/mtacfg.h"
 #include "util/log.h"
 
@@ -116,6 +117,7 @@ int main(int argc, char **argv) {
 
   log_init("cursus");
   queue_config_register();
+  fconf_register();
   mtacfg_register();
   for (int i = 1; i < argc;) {
     if (take_option(&argc, argv, i, "--config", &value) ||

@@ -5,6 +5,7 @@
 #include "host.h"
 #include "config/bundle.h"
 #include "config/config.h"
+#include "filter/fmsg.h"
 #include "util/fsutil.h"
 #include "util/cache.h"
 #include "util/log.h"
@@ -263,6 +264,12 @@ static int h_run_blocking(void (*work)(void *), void (*done)(void *),
   return CURSUS_OK;
 }
 
+void host_stop_blocking(void) {
+  if (blocking_pool != NULL)
+    g_thread_pool_free(blocking_pool, FALSE, TRUE);
+  blocking_pool = NULL;
+}
+
 /* ------------------------------------------------------ configuration */
 
 static GPrivate read_error = G_PRIVATE_INIT(g_free);
@@ -328,6 +335,7 @@ void host_init(unsigned process) {
   host.timer_remove = h_timer_remove;
   host.run_blocking = h_run_blocking;
   host.read_config_file = h_read_config_file;
+  host.filter = fmsg_access();
 }
 
 const cursus_host *host_table(void) { return &host; }

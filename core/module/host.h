@@ -25,6 +25,9 @@ void host_init(unsigned process);
 const cursus_host *host_table(void);
 /* host_set_loop - the event loop behind io_watch, timers, run_blocking */
 void host_set_loop(ev_loop *loop);
+/* host_stop_blocking - wait for run_blocking work; completions stay
+ * posted to the loop */
+void host_stop_blocking(void);
 void host_set_conn(const cursus_conn_ops *ops);
 void host_set_queue(const cursus_queue_ops *ops);
 void host_set_lookup(const cursus_lookup_ops *ops);

@@ -9,6 +9,7 @@
 #include "qfile.h"
 #include "queue.h"
 #include "qwrite.h"
+#include "filter/frun.h"
 #include "mta/msglog.h"
 #include "util/log.h"
 
@@ -24,6 +25,9 @@ typedef struct entry {
   unsigned rcpt_index; /* the accepted RCPT it came from */
   admit_target *t;
   bool refused;        /* too large for its channel (per-recipient mode) */
+  bool dropped;        /* removed or discarded by a content filter */
+  char *fail_code;     /* refused by a content filter (SMTP): queued as */
+  char *fail_text;     /* failed, so the sender gets a failure notice */
 } entry;
 
 /* A reply kept for the session. */
@@ -45,6 +49,8 @@ struct cursus_enqueue {
   cursus_body body_type;
   bool smtputf8;
   bool per_rcpt;
+  bool hold_all;    /* FROM_ACCESS said $H: every copy is held */
+  bool discard_all; /* FROM_ACCESS said $B: accepted, then dropped */
   uint64_t declared;
   int64_t arrival_us;
   uint64_t max_size;
@@ -69,6 +75,10 @@ struct cursus_enqueue {
   ev_loop *loop;
   void (*done)(void *, int);
   void *done_data;
+  /* content filters (core/filter), when the source channel names any */
+  frun *filters;
+  fsource *fsrc;
+  GHashTable *added; /* recipient id -> GPtrArray of admit_target* */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -160,6 +170,8 @@ static void log_event(const enqueue *e, char code, const char *dest,
 
 static void entry_free(void *p) {
   entry *en = p;
+  g_free(en->fail_code);
+  g_free(en->fail_text);
   g_free(en->original);
   g_free(en->orcpt);
   admit_target_free(en->t);
@@ -169,6 +181,248 @@ static void entry_free(void *p) {
 static void kept_clear(void *p) {
   kept_reply *k = p;
   g_free(k->text);
+}
+
+/* --------------------------------------------------- content filters */
+
+static void keep(kept_reply *k, unsigned code, const char *text);
+static int fail_all(enqueue *e, unsigned code, const char *text);
+
+/* resolve_added - route a recipient a content filter added, as a local
+ * submission would (no relaying check: the filter is trusted) */
+static int resolve_added(void *data, unsigned id, const char *address,
+                         char **routed_r, char **channel_r, char **error_r) {
+  enqueue *e = data;
+  admit_session s = e->session;
+  s.client_ip = NULL;
+  s.server_ip = NULL;
+  GPtrArray *targets = g_ptr_array_new_with_free_func(admit_target_free);
+  admit_reply ar = {0};
+  if (admit_recipient(&s, e->sender_rw, address, 0, NULL, targets, &ar) !=
+      CURSUS_OK) {
+    *error_r = g_strdup(ar.text);
+    admit_reply_clear(&ar);
+    g_ptr_array_free(targets, TRUE);
+    return CURSUS_PERMFAIL;
+  }
+  admit_reply_clear(&ar);
+  const admit_target *t = targets->pdata[0];
+  *routed_r = g_strdup(t->address);
+  *channel_r = g_strdup(t->channel);
+  if (e->added == NULL)
+    e->added = g_hash_table_new_full(NULL, NULL, NULL,
+                                     (GDestroyNotify)g_ptr_array_unref);
+  g_hash_table_replace(e->added, GUINT_TO_POINTER(id), targets);
+  return CURSUS_OK;
+}
+
+/* filters_start - the filters of the source channel, and their MAIL
+ * stage for a protocol session; false with the refusal in R */
+static bool filters_start(enqueue *e, const cursus_enqueue_params *p,
+                          cursus_reply *r) {
+  const GPtrArray *chain = fconf_chain(e->cfg, e->source);
+  if (chain == NULL)
+    return true;
+  cursus_filter_info info = {
+      .size = sizeof(info),
+      .queue_id = e->id,
+      .source_channel = e->source,
+      .client_ip = e->client_ip,
+      .client_port = e->session.client_port,
+      .client_name = CURSUS_HAS(p, client_name) ? p->client_name : NULL,
+      .server_ip = e->server_ip,
+      .server_port = e->session.server_port,
+      .helo = e->helo,
+      .protocol = e->protocol,
+      .auth_user = e->auth_user,
+      .tls = strchr(e->flags, 'T') != NULL,
+      .sender = e->sender,
+      .per_recipient = e->per_rcpt,
+      .hostname = e->cfg->hostname,
+  };
+  e->filters = frun_new(e->cfg, chain, &info, e->max_size,
+                        e->protocol != NULL, resolve_added, e);
+  frun_reply fr = {0};
+  if (frun_mail(e->filters, &fr) == CURSUS_OK)
+    return true;
+  set_reply(e, r, fr.code, 0, "%s", fr.text);
+  log_event(e, 'J', NULL, NULL, NULL, NULL, fr.text);
+  frun_reply_clear(&fr);
+  return false;
+}
+
+/* body_source - the content as content filters read it */
+static long long body_source(void *data, uint64_t offset, void *buf,
+                             size_t len) {
+  return qbody_read(data, offset, buf, len);
+}
+
+/* new_body_append - one piece of the filtered content */
+static bool new_body_append(void *data, const void *buf, size_t len) {
+  void **a = data;
+  char *err = NULL;
+  hdrscan_feed(a[1], buf, len);
+  if (qbody_append(a[0], buf, len, &err))
+    return true;
+  log_error("%s", err);
+  g_free(err);
+  return false;
+}
+
+/* filters_content - write the content the filters left */
+static bool filters_content(enqueue *e, const fmodel *m) {
+  qbody *nb = qbody_new(e->cfg->queue_dir, e->qs.spill_size);
+  hdrscan scan;
+  hdrscan_init(&scan);
+  void *a[2] = {nb, &scan};
+  if (!fmodel_write(m, new_body_append, a)) {
+    qbody_free(&nb);
+    return false;
+  }
+  hdrscan_end(&scan);
+  fsource_detach(e->fsrc);
+  qbody_free(&e->body);
+  e->body = nb;
+  e->scan = scan;
+  return true;
+}
+
+/* filters_recipients - what the filters said of each recipient; false
+ * when that fails the whole message (the replies are set) */
+static bool filters_recipients(enqueue *e, const fmodel *m) {
+  unsigned first_code = 0, failed_index = G_MAXUINT;
+  char *first_text = NULL;
+  for (guint i = 0; i < e->entries->len; i++) {
+    entry *en = e->entries->pdata[i];
+    const frcpt *r = fmodel_rcpt_by_id(m, en->rcpt_index);
+    const cursus_filter_verdict *v = r != NULL ? &r->verdict : NULL;
+    char *why = NULL;
+    if (r == NULL || r->removed || v->action == CURSUS_FILTER_DISCARD) {
+      en->dropped = true;
+      why = g_strdup_printf("%s by content filter %s",
+                            r != NULL && r->removed ? "removed" : "discarded",
+                            r != NULL && r->v_by ? r->v_by : "");
+      log_event(e, 'E', "bitbucket", en->original, en->t->address, NULL, why);
+      g_free(why);
+      continue;
+    }
+    if (v->action == CURSUS_FILTER_QUARANTINE)
+      en->t->hold = true;
+    if (v->action != CURSUS_FILTER_REJECT &&
+        v->action != CURSUS_FILTER_TEMPFAIL)
+      continue;
+    bool perm = v->action == CURSUS_FILTER_REJECT;
+    unsigned code = v->code;
+    if (perm ? code < 500 || code > 599 : code < 400 || code > 499)
+      code = perm ? 550 : 451;
+    const char *st = v->status;
+    if (st == NULL || st[0] != (perm ? '5' : '4') || st[1] != '.')
+      st = perm ? "5.7.1" : "4.7.1";
+    char *text = g_strdup_printf("%s %s", st,
+                                 v->text != NULL ? v->text
+                                 : perm ? "Refused by content filter"
+                                        : "Deferred by content filter");
+    if (first_text == NULL) {
+      first_code = code;
+      first_text = g_strdup(text);
+    }
+    if (e->per_rcpt) {
+      en->refused = true;
+      keep(&g_array_index(e->rcpt_replies, kept_reply, en->rcpt_index), code,
+           text);
+      log_event(e, 'J', en->t->channel, en->original, en->t->address, NULL,
+                text);
+    } else if (!perm) {
+      /* one reply for everyone: defer them all, nobody gets it twice */
+      fail_all(e, code, text);
+      g_free(text);
+      g_free(first_text);
+      return false;
+    } else if (en->rcpt_index != failed_index) {
+      /* one failed entry per recipient: one failure notice */
+      en->fail_code = g_strndup(st, strcspn(st, " "));
+      en->fail_text = g_strdup(text);
+      failed_index = en->rcpt_index;
+    } else {
+      en->dropped = true;
+    }
+    g_free(text);
+  }
+  bool any_live = false;
+  for (guint i = 0; i < e->entries->len; i++) {
+    const entry *en = e->entries->pdata[i];
+    any_live |= !en->dropped && !en->refused && en->fail_text == NULL;
+  }
+  bool ok = any_live || first_text == NULL || e->per_rcpt;
+  if (!ok)
+    fail_all(e, first_code, first_text);
+  g_free(first_text);
+  return ok;
+}
+
+/* filters_added - queue entries for the recipients filters added */
+static void filters_added(enqueue *e, const fmodel *m) {
+  for (guint i = 0; i < m->rcpts->len; i++) {
+    const frcpt *r = m->rcpts->pdata[i];
+    GPtrArray *targets = e->added != NULL
+                             ? g_hash_table_lookup(e->added,
+                                                   GUINT_TO_POINTER(r->id))
+                             : NULL;
+    if (!r->added || r->removed || targets == NULL)
+      continue;
+    for (guint k = 0; k < targets->len; k++) {
+      entry *en = g_new0(entry, 1);
+      en->original = g_strdup(r->address);
+      en->rcpt_index = G_MAXUINT;
+      en->t = targets->pdata[k];
+      targets->pdata[k] = NULL;
+      g_ptr_array_add(e->entries, en);
+    }
+  }
+}
+
+/* filters_apply - act on what the DATA stage decided; false when nothing
+ * is to be written (refused or discarded: the replies are set) */
+static bool filters_apply(enqueue *e) {
+  const frun_outcome *o = frun_get_outcome(e->filters);
+  const fmodel *m = frun_model(e->filters);
+  if (o->action == CURSUS_FILTER_REJECT || o->action == CURSUS_FILTER_TEMPFAIL) {
+    fail_all(e, o->code, o->text);
+    return false;
+  }
+  if (o->action == CURSUS_FILTER_DISCARD) {
+    for (guint i = 0; i < e->entries->len; i++) {
+      entry *en = e->entries->pdata[i];
+      log_event(e, 'E', "bitbucket", en->original, en->t->address, NULL,
+                o->text);
+      en->dropped = true;
+    }
+    return true; /* build_copies finds nothing left: 250 */
+  }
+  if (m->sender_changed) {
+    g_free(e->sender_rw);
+    e->sender_rw = g_strdup(m->sender);
+  }
+  if (!filters_recipients(e, m))
+    return false;
+  filters_added(e, m);
+  if (o->hold != NULL) {
+    log_info("message %s held: %s", e->id, o->hold);
+    for (guint i = 0; i < e->entries->len; i++)
+      ((entry *)e->entries->pdata[i])->t->hold = true;
+  }
+  if (m->content_changed && !filters_content(e, m)) {
+    fail_all(e, 451, "4.3.0 Error writing the filtered message; try later");
+    return false;
+  }
+  return true;
+}
+
+/* filters_data - run the DATA stage (blocking) and apply it */
+static bool filters_data(enqueue *e) {
+  e->fsrc = fsource_new(body_source, e->body, qbody_size(e->body));
+  frun_data(e->filters, e->fsrc);
+  return filters_apply(e);
 }
 
 /* ------------------------------------------------------------- start */
@@ -258,9 +512,14 @@ enqueue *enqueue_start(const cursus_enqueue_params *p, cursus_reply *reply_r) {
     admit_reply_clear(&ar);
     return refuse_start(e, reply_r);
   }
-  set_reply(e, reply_r, 250, ar.delay_ms, "2.1.0 Sender ok");
+  unsigned delay_ms = ar.delay_ms;
+  e->hold_all = ar.hold;
+  e->discard_all = ar.discard;
   admit_reply_clear(&ar);
   e->body = qbody_new(cfg->queue_dir, e->qs.spill_size);
+  if (!filters_start(e, p, reply_r))
+    return refuse_start(e, reply_r);
+  set_reply(e, reply_r, 250, delay_ms, "2.1.0 Sender ok");
   return e;
 }
 
@@ -305,6 +564,18 @@ int enqueue_rcpt(enqueue *e, const char *address, unsigned notify,
                                    address, (unsigned long long)max);
       rc = refuse_rcpt(e, address, r, 552, ar.delay_ms, text);
       g_free(text);
+      admit_reply_clear(&ar);
+      g_ptr_array_free(targets, TRUE);
+      return rc;
+    }
+  }
+  if (e->filters != NULL && targets->len > 0) {
+    frun_reply fr = {0};
+    const admit_target *t0 = targets->pdata[0];
+    if (frun_rcpt(e->filters, e->accepted, address, t0->address, t0->channel,
+                  orcpt, notify, &fr) != CURSUS_OK) {
+      rc = refuse_rcpt(e, address, r, fr.code, ar.delay_ms, fr.text);
+      frun_reply_clear(&fr);
       admit_reply_clear(&ar);
       g_ptr_array_free(targets, TRUE);
       return rc;
@@ -400,12 +671,19 @@ static GString *envelope_for(const enqueue *e, GPtrArray *entries) {
   env->protocol = dup_or_null(e->protocol);
   env->message_id = e->scan.message_id[0] ? g_strdup(e->scan.message_id) : NULL;
   long long holdlimit = ch != NULL ? cnf_channel_int(ch, "holdlimit", 0) : 0;
-  env->held = first->t->hold ||
+  env->held = first->t->hold || e->hold_all ||
               (holdlimit > 0 && entries->len > (unsigned long long)holdlimit);
   for (guint i = 0; i < entries->len; i++) {
     const entry *en = entries->pdata[i];
-    qenv_add_rcpt(env, en->t->address, en->original, en->orcpt, en->t->host,
-                  en->notify);
+    qrcpt *r = qenv_add_rcpt(env, en->t->address, en->original, en->orcpt,
+                             en->t->host, en->notify);
+    if (en->fail_text != NULL) {
+      /* refused by a content filter: the channel job returns it */
+      r->state = QSTATE_FAILED;
+      r->code = g_strdup(en->fail_code);
+      r->diag = g_strdup(en->fail_text);
+      r->when = e->arrival_us / G_USEC_PER_SEC;
+    }
   }
   GString *text = g_string_new(NULL);
   qenv_format(env, text);
@@ -421,9 +699,9 @@ static bool build_copies(enqueue *e) {
   GPtrArray *order = g_ptr_array_new(); /* of GPtrArray*, first-seen order */
   for (guint i = 0; i < e->entries->len; i++) {
     entry *en = e->entries->pdata[i];
-    if (en->refused)
+    if (en->refused || en->dropped)
       continue;
-    if (en->t->discard) {
+    if (en->t->discard || e->discard_all) {
       log_event(e, 'E', "bitbucket", en->original, en->t->address, NULL,
                 "discarded by an access table");
       continue;
@@ -495,6 +773,8 @@ static bool check_sizes(enqueue *e) {
   uint64_t size = qbody_size(e->body);
   for (guint i = 0; i < e->entries->len; i++) {
     entry *en = e->entries->pdata[i];
+    if (en->refused)
+      continue;
     uint64_t max = queue_channel_limit(e->cfg, channel(e, en->t->channel), false);
     if (max == 0 || size <= max)
       continue;
@@ -506,16 +786,25 @@ static bool check_sizes(enqueue *e) {
       g_free(text);
       return false;
     }
-    en->refused = true;
-    keep(&g_array_index(e->rcpt_replies, kept_reply, en->rcpt_index), 552, text);
-    log_event(e, 'J', en->t->channel, en->original, en->t->address, NULL, text);
+    /* every address this RCPT expanded to goes the same way */
+    for (guint k = 0; k < e->entries->len; k++) {
+      entry *other = e->entries->pdata[k];
+      if (other->rcpt_index != en->rcpt_index || other->refused)
+        continue;
+      other->refused = true;
+      log_event(e, 'J', other->t->channel, other->original, other->t->address,
+                NULL, text);
+    }
+    if (en->rcpt_index < e->rcpt_replies->len)
+      keep(&g_array_index(e->rcpt_replies, kept_reply, en->rcpt_index), 552,
+           text);
     g_free(text);
   }
   return true;
 }
 
-/* prepare - every check before writing; false when the message is
- * refused (the replies are set) */
+/* prepare - the checks before the content filters; false when the
+ * message is refused (the replies are set) */
 static bool prepare(enqueue *e) {
   e->committed = true;
   hdrscan_end(&e->scan);
@@ -547,6 +836,12 @@ static bool prepare(enqueue *e) {
     g_free(t);
     return false;
   }
+  return true;
+}
+
+/* prepare_copies - the checks after the content filters, and the copies;
+ * false when nothing is written (the replies are set) */
+static bool prepare_copies(enqueue *e) {
   if (!check_sizes(e))
     return false;
   if (!build_copies(e)) {
@@ -600,7 +895,8 @@ static void finish(enqueue *e) {
 }
 
 int enqueue_commit(enqueue *e, cursus_reply *r) {
-  if (!e->committed && prepare(e)) {
+  if (!e->committed && prepare(e) &&
+      (e->filters == NULL || filters_data(e)) && prepare_copies(e)) {
     qwrite_run(&e->job);
     finish(e);
   }
@@ -627,6 +923,17 @@ static void refused_now(void *data) {
   e->done(e->done_data, e->status);
 }
 
+/* filtered - on a filter thread: the DATA stage is done, commit */
+static void filtered(void *data) {
+  enqueue *e = data;
+  if (!filters_apply(e) || !prepare_copies(e)) {
+    ev_post(e->loop, refused_now, e);
+    return;
+  }
+  e->job.done = job_done;
+  qwrite_submit(&e->job);
+}
+
 int enqueue_commit_async(enqueue *e, ev_loop *loop,
                          void (*done)(void *data, int status), void *data,
                          const char **error_r) {
@@ -638,6 +945,16 @@ int enqueue_commit_async(enqueue *e, ev_loop *loop,
   e->done = done;
   e->done_data = data;
   if (!prepare(e)) {
+    ev_post(loop, refused_now, e);
+    return CURSUS_OK;
+  }
+  if (e->filters != NULL) {
+    /* the filters run on their own threads; the commit follows there */
+    e->fsrc = fsource_new(body_source, e->body, qbody_size(e->body));
+    frun_data_async(e->filters, e->fsrc, filtered, e);
+    return CURSUS_OK;
+  }
+  if (!prepare_copies(e)) {
     ev_post(loop, refused_now, e);
     return CURSUS_OK;
   }
@@ -675,6 +992,12 @@ void enqueue_free(enqueue **ep) {
   if (e->copy_entries != NULL)
     g_ptr_array_free(e->copy_entries, TRUE);
   g_free(e->job.error);
+  if (e->fsrc != NULL)
+    fsource_detach(e->fsrc);
+  fsource_unref(&e->fsrc);
+  frun_free(&e->filters);
+  if (e->added != NULL)
+    g_hash_table_destroy(e->added);
   qbody_free(&e->body);
   kept_clear(&e->final);
   g_free(e->reply_text);

@@ -169,6 +169,22 @@ const char *qbody_head(const qbody *b, size_t *len_r) {
   return b->mem;
 }
 
+long long qbody_read(const qbody *b, uint64_t off, void *buf, size_t len) {
+  if (off >= b->size)
+    return 0;
+  size_t take = (size_t)MIN((uint64_t)len, b->size - off);
+  if (b->fd < 0) {
+    memcpy(buf, b->mem + off, take);
+    return (long long)take;
+  }
+  for (;;) {
+    ssize_t n = pread(b->fd, buf, take, (off_t)(QFILE_PREAMBLE + off));
+    if (n < 0 && errno == EINTR)
+      continue;
+    return n;
+  }
+}
+
 void qbody_free(qbody **bp) {
   qbody *b = *bp;
   if (b == NULL)

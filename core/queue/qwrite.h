@@ -43,6 +43,9 @@ uint32_t qbody_crc(const qbody *b);
 /* qbody_head - the first bytes kept in memory (up to SPILL_AT), for
  * header inspection */
 const char *qbody_head(const qbody *b, size_t *len_r);
+/* qbody_read - up to LEN content bytes from OFFSET (any thread, while no
+ * append runs); the count, 0 at the end, -1 on an I/O error */
+long long qbody_read(const qbody *b, uint64_t offset, void *buf, size_t len);
 void qbody_free(qbody **b);
 
 /* One queue file to write. */

@@ -21,19 +21,12 @@
 #define REPLY_MAX_LINES 100
 #define REPLY_LINE_MAX 4096
 
-static void out_free(gpointer p) { g_string_free(p, TRUE); }
-
-static GPrivate out_key = G_PRIVATE_INIT(out_free);
-
-/* out_buf - this thread's pending output (commands are written by the
- * thread that owns the connection) */
-static GString *out_buf(void) {
-  GString *s = g_private_get(&out_key);
-  if (s == NULL) {
-    s = g_string_sized_new(1024);
-    g_private_set(&out_key, s);
-  }
-  return s;
+/* out_buf - the connection's pending output (commands pipelined until
+ * the next flush) */
+static GString *out_buf(client_conn *c) {
+  if (c->out == NULL)
+    c->out = g_string_sized_new(1024);
+  return c->out;
 }
 
 static void set_error(client_reply *r, const char *fmt, ...)
@@ -169,14 +162,14 @@ static bool read_line(client_conn *c, unsigned ms, char *line, size_t size,
 }
 
 bool client_flush(client_conn *c, client_reply *r) {
-  GString *out = out_buf();
+  GString *out = out_buf(c);
   bool ok = out->len == 0 || write_all(c, out->str, out->len, r);
   g_string_truncate(out, 0);
   return ok;
 }
 
 void client_send(client_conn *c, const char *line) {
-  GString *out = out_buf();
+  GString *out = out_buf(c);
   g_string_append(out, line);
   g_string_append(out, "\r\n");
 }
@@ -422,6 +415,11 @@ bool client_hello(client_conn *c, const char *helo_name, bool try_ehlo,
 
 static gsize tls_ready;
 
+void client_shutdown(void) {
+  if (tls_ready)
+    gnutls_global_deinit();
+}
+
 bool client_starttls(client_conn *c, const char *priority, client_reply *r) {
   if (g_once_init_enter(&tls_ready)) {
     gnutls_global_init();
@@ -541,7 +539,8 @@ void client_close(client_conn **cp, bool graceful) {
     client_send(c, "QUIT");
     client_read_reply(c, MIN(c->to.command_ms, 5000u), &r);
   }
-  g_string_truncate(out_buf(), 0);
+  if (c->out != NULL)
+    g_string_free(c->out, TRUE);
   if (c->tls_session != NULL) {
     if (c->tls && !c->broken)
       gnutls_bye(c->tls_session, GNUTLS_SHUT_WR);

@@ -5,7 +5,8 @@
  * greeting, says EHLO/LHLO (HELO as the fallback), learns the server's
  * extensions, starts TLS with GnuTLS when asked, and runs commands and
  * transactions with bounded replies and timeouts.  Blocking I/O: a
- * connection is used by one thread at a time.
+ * connection is used by one thread at a time (it may change threads
+ * between transactions).
  *
  * Needs GnuTLS and GLib.
  */
@@ -56,6 +57,7 @@ typedef struct client_conn {
   bool broken;       /* an I/O error happened: do not reuse  */
   unsigned messages; /* transactions on this connection      */
   gint64 idle_since; /* monotonic time it was put back       */
+  GString *out; /* commands not yet written */
   /* input buffer */
   char in[8192];
   size_t in_start, in_end;
@@ -99,6 +101,9 @@ bool client_send_bdat(client_conn *c, int fd, uint64_t offset, uint64_t len,
                       client_reply *reply_r);
 /* client_close - QUIT (when GRACEFUL and the connection works) and free */
 void client_close(client_conn **c, bool graceful);
+
+/* client_shutdown - release GnuTLS (before the module goes) */
+void client_shutdown(void);
 
 /* client_reply_status - CURSUS_OK (2xx/3xx), TEMPFAIL (4xx or no
  * reply) or PERMFAIL (5xx) */

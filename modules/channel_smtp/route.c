@@ -1,10 +1,9 @@
 /*
  * route.c - next hops for a domain: MX, then A/AAAA, through c-ares
  *
- * c-ares channels are not shared between threads: each delivering thread
- * keeps its own (GPrivate), created again when the server list changes.
- * Answers are cached process-wide for a short time, so the many messages
- * of a job to one domain cost one lookup.
+ * Each resolution uses its own c-ares channel (they are not shared
+ * between threads).  Answers are cached process-wide for a short time, so
+ * the many messages of a job to one domain cost one lookup.
  */
 #include "route.h"
 
@@ -24,32 +23,16 @@
 
 /* ------------------------------------------------------ c-ares channel */
 
-typedef struct tls_resolver {
-  ares_channel ch;
-  char *servers;
-  unsigned timeout_ms;
-} tls_resolver;
-
-static void resolver_free(gpointer p) {
-  tls_resolver *r = p;
-  ares_destroy(r->ch);
-  g_free(r->servers);
-  g_free(r);
-}
-
-static GPrivate resolver_key = G_PRIVATE_INIT(resolver_free);
 static gsize library_ready;
 
-/* resolver_get - this thread's c-ares channel for CFG; NULL with *error_r */
-static ares_channel resolver_get(const route_config *cfg, char **error_r) {
+/* resolver_new - a c-ares channel for CFG (one per resolution: c-ares
+ * channels are not shared between threads, and answers are cached
+ * anyway); NULL with *error_r */
+static ares_channel resolver_new(const route_config *cfg, char **error_r) {
   if (g_once_init_enter(&library_ready)) {
     ares_library_init(ARES_LIB_INIT_ALL);
     g_once_init_leave(&library_ready, 1);
   }
-  tls_resolver *r = g_private_get(&resolver_key);
-  if (r != NULL && g_strcmp0(r->servers, cfg->servers) == 0 &&
-      r->timeout_ms == cfg->timeout_ms)
-    return r->ch;
   struct ares_options opts = {0};
   opts.timeout = (int)cfg->timeout_ms;
   opts.tries = 2;
@@ -72,11 +55,6 @@ static ares_channel resolver_get(const route_config *cfg, char **error_r) {
       return NULL;
     }
   }
-  r = g_new0(tls_resolver, 1);
-  r->ch = ch;
-  r->servers = g_strdup(cfg->servers);
-  r->timeout_ms = cfg->timeout_ms;
-  g_private_replace(&resolver_key, r);
   return ch;
 }
 
@@ -84,14 +62,16 @@ static ares_channel resolver_get(const route_config *cfg, char **error_r) {
 static void wait_done(ares_channel ch) {
   for (;;) {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-    int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+    /* the bit mask read as unsigned: c-ares's own macros shift into the
+     * sign bit */
+    unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
     struct pollfd pfd[ARES_GETSOCK_MAXNUM];
     nfds_t n = 0;
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+    for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
       short ev = 0;
-      if (ARES_GETSOCK_READABLE(bits, i))
+      if ((bits >> i) & 1u)
         ev |= POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bits, i))
+      if ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u)
         ev |= POLLOUT;
       if (ev == 0)
         continue;
@@ -184,6 +164,16 @@ static void cached_free(gpointer p) {
 }
 
 static void mx_item_clear(gpointer p) { g_free(((mx_item *)p)->name); }
+
+void route_shutdown(void) {
+  g_mutex_lock(&cache_lock);
+  if (cache != NULL)
+    g_hash_table_destroy(cache);
+  cache = NULL;
+  g_mutex_unlock(&cache_lock);
+  if (library_ready)
+    ares_library_cleanup();
+}
 
 void route_cache_clear(void) {
   g_mutex_lock(&cache_lock);
@@ -438,7 +428,7 @@ static void add_hop(const route_config *cfg, ares_channel ch, GPtrArray *hops,
 int route_resolve(const route_config *cfg, const char *domain,
                   GPtrArray **hops_r, char **error_r) {
   GPtrArray *hops = g_ptr_array_new_with_free_func(hop_free);
-  ares_channel ch = resolver_get(cfg, error_r);
+  ares_channel ch = resolver_new(cfg, error_r);
   if (ch == NULL) {
     g_ptr_array_unref(hops);
     return CURSUS_TEMPFAIL;
@@ -476,6 +466,7 @@ int route_resolve(const route_config *cfg, const char *domain,
     }
     add_hop(cfg, ch, hops, cfg->lastresort, -1);
   }
+  ares_destroy(ch);
   if (status != CURSUS_OK) {
     g_ptr_array_unref(hops);
     return status;

@@ -60,5 +60,7 @@ void route_hops_free(GPtrArray **hops);
 
 /* route_cache_clear - forget cached answers (tests, refresh) */
 void route_cache_clear(void);
+/* route_shutdown - free the cache and c-ares (before the module goes) */
+void route_shutdown(void);
 
 #endif

@@ -391,6 +391,11 @@ static int smtp_deliver(void *data, cursus_message *msg,
   return CURSUS_OK;
 }
 
+static void smtp_fini(cursus_module_ctx *ctx) {
+  route_shutdown();
+  client_shutdown();
+}
+
 static void smtp_idle(void *data) {
   smtp_chan *c = data;
   pool_close_idle(c->pool);
@@ -480,4 +485,4 @@ CURSUS_MODULE(.name = MODULE_NAME, .version = PACKAGE_VERSION,
               .kinds = CURSUS_KIND_CHANNEL,
               .processes = CURSUS_PROC_CHANNEL_JOB | CURSUS_PROC_TOOL,
               .keywords = smtp_keywords, .settings = smtp_settings,
-              .init = smtp_init, .channel = &smtp_ops);
+              .init = smtp_init, .fini = smtp_fini, .channel = &smtp_ops);

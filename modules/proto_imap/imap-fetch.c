@@ -330,6 +330,7 @@ typedef struct fetch_state {
   uint32_t fd_seq;
   uint64_t stream_off;  /* file offset of the literal being streamed */
   uint64_t stream_left;
+  bool needs_info;    /* some item needs message_info */
   bool expunged;      /* some message was gone */
   bool failed;
   char error[256];
@@ -504,6 +505,16 @@ static void write_section(imap_session *s, fetch_state *fs,
                        fs->tmp.len);
     return;
   }
+  if (*att->part == '\0' && att->text == SECTION_HEADER) {
+    /* the store caches the header block: no need to open the file */
+    fs->tmp.len = 0;
+    if (STORE->message_field(s->box, seq, CURSUS_STORE_FIELD_HEADER, &fs->tmp,
+                             &error) == CURSUS_OK) {
+      append_buf_literal(s->out, att, fs->tmp.data ? fs->tmp.data : "",
+                         fs->tmp.len);
+      return;
+    }
+  }
   if (*att->part == '\0' && att->text == SECTION_ALL) {
     if (message_fd(s, fs, seq) < 0) {
       g_string_append(s->out, "NIL");
@@ -623,6 +634,17 @@ static bool begin_message(imap_session *s, fetch_state *fs, uint32_t seq) {
   const char *error;
   memset(&fs->msg, 0, sizeof(fs->msg));
   fs->msg.size = sizeof(fs->msg);
+  if (!fs->needs_info) {
+    /* only cached fields and sections: the UID is all we need */
+    fs->msg.uid = STORE->message_uid(s->box, seq);
+    if (fs->msg.uid == 0) {
+      fs->expunged = true;
+      return false;
+    }
+    imap_printf(s, "* %u FETCH (", seq);
+    fs->first_item = true;
+    return true;
+  }
   if (STORE->message_info(s->box, seq, &fs->msg, &error) != CURSUS_OK) {
     fs->expunged = true;
     return false;
@@ -712,6 +734,31 @@ static bool fetch_batch(imap_session *s, imap_cmd *cmd) {
   return finish(s, cmd);
 }
 
+/* needs_info - some item, or the modifiers, need message_info: flags,
+ * dates, sizes, mod-sequences (the UID alone comes cheaper) */
+static bool needs_info(const fetch_state *fs) {
+  if (fs->args.changedsince > 0 || fs->args.wants_modseq ||
+      (fs->seen_now != NULL && fs->seen_now->len > 0))
+    return true;
+  for (guint i = 0; i < fs->args.atts->len; i++) {
+    const fetch_att *a = &g_array_index(fs->args.atts, fetch_att, i);
+    switch (a->kind) {
+    case FETCH_UID:
+    case FETCH_ENVELOPE:
+    case FETCH_BODYSTRUCTURE:
+    case FETCH_BODY:
+      break;
+    case FETCH_SECTION:
+      if (*a->part == '\0' && a->text == SECTION_ALL)
+        return true; /* the size comes from the message's facts */
+      break;
+    default:
+      return true;
+    }
+  }
+  return false;
+}
+
 bool imap_cmd_fetch(imap_session *s, imap_cmd *cmd) {
   fetch_state *fs = g_new0(fetch_state, 1);
   const char *error = NULL;
@@ -750,5 +797,6 @@ bool imap_cmd_fetch(imap_session *s, imap_cmd *cmd) {
       g_array_set_size(fs->seen_now, 0);
   }
   fs->seqs = imap_set_seqs(s, &set);
+  fs->needs_info = needs_info(fs);
   return fetch_batch(s, cmd);
 }

@@ -417,7 +417,8 @@ static void write_capa(pop3_session *s) {
     if (!s->tls && HOST->conn->tls_available(s->conn))
       out_printf(s, "STLS\r\n");
   }
-  out_printf(s, "EXPIRE NEVER\r\nIMPLEMENTATION Cursus\r\n.\r\n");
+  /* no EXPIRE NEVER: the store's expiry rules may remove old mail */
+  out_printf(s, "IMPLEMENTATION Cursus\r\n.\r\n");
 }
 
 /* ------------------------------------------------------------ RETR/TOP */
@@ -431,12 +432,54 @@ static void stream_free(pop3_session *s) {
   s->stream = NULL;
 }
 
+/* stuff - append DATA to OUT with every line that starts with "." dotted
+ * (RFC 1939), copying runs between line ends at once */
+static void stuff(pop3_stream *st, GString *out, const char *data, size_t n) {
+  const char *p = data, *end = data + n;
+  while (p < end) {
+    if (st->line_start && *p == '.')
+      g_string_append_c(out, '.');
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *stop = nl != NULL ? nl + 1 : end;
+    g_string_append_len(out, p, stop - p);
+    st->line_start = nl != NULL;
+    p = stop;
+  }
+  if (n > 0)
+    st->last = data[n - 1];
+}
+
+/* top_cut - TOP: how much of DATA (at file offset OFF) to send before the
+ * body line limit is reached; sets st->end when it is */
+static size_t top_cut(pop3_stream *st, const char *data, size_t n,
+                      uint64_t off) {
+  if (st->lines_left < 0)
+    return n;
+  size_t i = off >= st->body_start ? 0 : (size_t)MIN(st->body_start - off, n);
+  bool at_start = off + i == st->body_start || st->line_start;
+  while (i < n) {
+    if (at_start) {
+      if (st->lines_left == 0) {
+        st->end = off + i;
+        return i;
+      }
+      st->lines_left--;
+    }
+    const char *nl = memchr(data + i, '\n', n - i);
+    if (nl == NULL)
+      return n;
+    i = (size_t)(nl - data) + 1;
+    at_start = true;
+  }
+  return n;
+}
+
 /* stream_batch - send up to a batch; true when the message is done */
 static bool stream_batch(pop3_session *s) {
   pop3_stream *st = s->stream;
   char buf[RETR_CHUNK];
   if (s->out == NULL)
-    s->out = g_string_sized_new(RETR_BATCH + RETR_CHUNK * 2);
+    s->out = g_string_sized_new(MIN(st->end - st->off, RETR_BATCH) + 64);
   while (st->off < st->end && s->out->len < RETR_BATCH) {
     size_t want = (size_t)MIN((uint64_t)sizeof(buf), st->end - st->off);
     ssize_t n = pread(st->fd, buf, want, (off_t)st->off);
@@ -445,24 +488,9 @@ static bool stream_batch(pop3_session *s) {
       st->end = st->off;
       break;
     }
-    for (ssize_t i = 0; i < n; i++) {
-      char c = buf[i];
-      if (st->lines_left >= 0 && st->off + (uint64_t)i >= st->body_start &&
-          st->line_start) {
-        if (st->lines_left == 0) {
-          st->end = st->off + (uint64_t)i;
-          n = i;
-          break;
-        }
-        st->lines_left--;
-      }
-      if (st->line_start && c == '.')
-        g_string_append_c(s->out, '.');
-      g_string_append_c(s->out, c);
-      st->line_start = c == '\n';
-      st->last = c;
-    }
-    st->off += (uint64_t)n;
+    size_t take = top_cut(st, buf, (size_t)n, st->off);
+    stuff(st, s->out, buf, take);
+    st->off += take;
   }
   if (st->off < st->end)
     return false;
@@ -511,9 +539,13 @@ static void start_stream(pop3_session *s, uint32_t n, int64_t lines) {
     out_printf(s, "+OK %" G_GUINT64_FORMAT " octets\r\n", size);
   else
     out_printf(s, "+OK\r\n");
+  if (stream_batch(s))
+    return; /* all of it in one batch: on with the next command */
   /* input waits until the message is out (PIPELINING keeps order) */
   HOST->conn->suspend(s->conn);
-  continue_stream(s);
+  flush(s);
+  s->drain_wait = true;
+  HOST->conn->notify(s->conn);
 }
 
 /* ------------------------------------------------------------ QUIT */

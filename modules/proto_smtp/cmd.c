@@ -91,7 +91,8 @@ void smtp_greet(smtp_session *s) {
 
 /* --------------------------------------------------------- EHLO / HELO */
 
-void smtp_ehlo_reply(smtp_session *s, const char *unused) {
+/* ehlo_reply - the capabilities */
+static void ehlo_reply(smtp_session *s) {
   GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
   g_ptr_array_add(lines, g_strdup_printf("%s Hello %s [%s]",
                                          s->info->local_hostname, s->helo,
@@ -148,7 +149,7 @@ static void cmd_helo(smtp_session *s, const smtp_cmd *c) {
                s->info->remote_ip);
     return;
   }
-  smtp_ehlo_reply(s, c->name);
+  ehlo_reply(s);
 }
 
 /* ------------------------------------------------------------- paths */
@@ -354,6 +355,7 @@ static void cmd_mail(smtp_session *s, const smtp_cmd *c) {
       .protocol = j->protocol,
       .session_flags = j->flags,
       .per_recipient = s->lmtp,
+      .client_name = s->client_name,
   };
   if (!smtp_run(s, mail_work, mail_done, j)) {
     smtp_mail_clear(&j->m);
@@ -635,6 +637,10 @@ void smtp_command(smtp_session *s, const char *line, size_t len,
                   unsigned flags) {
   smtp_cmd c;
   smtp_err err;
+  if (s->shutting_down && s->enq == NULL) {
+    smtp_close(s, "4.3.2 Server shutting down, closing connection");
+    return;
+  }
   if (flags & CURSUS_LINE_TOO_LONG) {
     smtp_error(s, 500, "5.5.2 Line too long");
     return;

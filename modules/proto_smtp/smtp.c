@@ -321,6 +321,9 @@ static void session_event(void *data, unsigned events) {
     return;
   }
   if (events & CURSUS_EVENT_SHUTDOWN) {
+    /* a transaction under way may end first; the next command after it
+     * is answered 421 */
+    s->shutting_down = true;
     if (s->wait == WAIT_NONE && s->mode == MODE_COMMAND && s->enq == NULL)
       smtp_close(s, "4.3.2 Server shutting down, closing connection");
     return;

@@ -74,6 +74,7 @@ typedef struct smtp_session {
   const cursus_conn_info *info;
   bool lmtp;
   bool gone; /* the connection closed while something was pending */
+  bool shutting_down; /* the worker retires: close once no transaction */
   smtp_wait wait;
   smtp_mode mode;
   char *helo;
@@ -145,8 +146,6 @@ void smtp_session_flags(const smtp_session *s, char out[8]);
 void smtp_command(smtp_session *s, const char *line, size_t len,
                   unsigned flags);
 void smtp_greet(smtp_session *s);
-/* smtp_ehlo_reply - the capabilities */
-void smtp_ehlo_reply(smtp_session *s, const char *verb_reply_name);
 
 /* data.c */
 void smtp_data_start(smtp_session *s);

@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c->fd = sv[0];
   c->peer_name = strdup("fuzz");
   c->peer_addr = strdup("fuzz");
+  c->out = NULL;
   c->to.connect_ms = c->to.command_ms = c->to.data_ms = 50;
   client_reply r;
   if (client_read_reply(c, 50, &r)) {

@@ -131,3 +131,11 @@ tests_fuzz_fuzz_smtpreply_SOURCES = tests/fuzz/fuzz_smtpreply.c tests/fuzz/drive
 tests_fuzz_fuzz_smtpreply_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GNUTLS_CFLAGS)
 tests_fuzz_fuzz_smtpreply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_smtpreply_LDADD = $(GLIB_LIBS) $(GNUTLS_LIBS)
+
+FUZZ_TARGETS += milter
+check_PROGRAMS += tests/fuzz/fuzz_milter
+tests_fuzz_fuzz_milter_SOURCES = tests/fuzz/fuzz_milter.c tests/fuzz/driver.c \
+	modules/filter_milter/mproto.c
+tests_fuzz_fuzz_milter_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GLIB_CFLAGS)
+tests_fuzz_fuzz_milter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_milter_LDADD = $(GLIB_LIBS)

@@ -16,7 +16,11 @@ import pytest
 from mta_harness import make_mta, queued
 from qfile import QueueFile
 
-TOTAL = int(os.environ.get("CURSUS_CRASH_MESSAGES", "10000"))
+# under the sanitizers a killed process takes long to come back: fewer
+# messages, and fewer of them answered before their session is cut
+SANITIZED = "ASAN_OPTIONS" in os.environ
+TOTAL = int(os.environ.get("CURSUS_CRASH_MESSAGES", "3000" if SANITIZED else "10000"))
+ACKED_SHARE = 0.5 if SANITIZED else 0.8
 CLIENTS = 8
 
 
@@ -57,10 +61,16 @@ def test_kill_workers_and_dispatcher_under_load(cursus):
         s = None
         n = take()
         while n is not None:
-            try:
-                if s is None:
+            if s is None:
+                try:
                     s = smtplib.SMTP("127.0.0.1", port, timeout=20)
                     s.ehlo("loader.example.org")
+                except (OSError, smtplib.SMTPException):
+                    # nothing of message N was sent: it waits for a session
+                    s = None
+                    time.sleep(0.05)
+                    continue
+            try:
                 msg = ("Subject: crash %d\r\nMessage-ID: <crash-%d@loader.example.org>"
                        "\r\n\r\nbody %d\r\n" % (n, n, n)).encode() + b"x" * 2000 + b"\r\n"
                 errs = s.sendmail("load@example.org", ["alice@example.com"], msg)
@@ -120,7 +130,7 @@ def test_kill_workers_and_dispatcher_under_load(cursus):
           "kills: %r; %d queue files" % (TOTAL, elapsed, len(acked), len(unknown),
                                          len(refused), kills, len(files)))
     assert kills["worker"] >= 3 and kills["dispatcher"] >= 1
-    assert len(acked) > TOTAL * 0.8
+    assert len(acked) > TOTAL * ACKED_SHARE
     lost = [n for n in acked if seen.get(n, 0) != 1]
     assert lost == [], "acknowledged but not queued exactly once: %r" % lost[:20]
     twice = [n for n, c in seen.items() if c > 1]

@@ -10,6 +10,7 @@ import pytest
 
 from cursus_harness import CURSUS, SRCDIR
 from dir_env import DEMO, DirEnv, read
+from doc_examples import console_commands
 from ldap_harness import Slapd, have_slapd
 
 DOC = os.path.join(SRCDIR, "docs", "directory.md")
@@ -21,12 +22,7 @@ def blocks(kind):
 
 def commands():
     """(command, expected output lines) of the console blocks, in order."""
-    out = []
-    for block in blocks("console"):
-        for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
-            lines = part.rstrip("\n").split("\n")
-            out.append((lines[0], lines[1:]))
-    return out
+    return console_commands(read(DOC))
 
 
 def test_console_examples(tmp_path):

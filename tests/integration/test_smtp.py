@@ -395,6 +395,17 @@ def test_idle_commands_limit(cursus):
     assert r.closed()
 
 
+def open_data(mta):
+    r = Raw(mta.port("SMTP"))
+    r.reply()
+    r.cmd("EHLO c")
+    r.cmd("MAIL FROM:<joe@example.org>")
+    r.cmd("RCPT TO:<alice@example.com>")
+    assert r.cmd("DATA")[0] == 354
+    r.send("Subject: under way\r\n\r\nbody\r\n")
+    return r
+
+
 def test_timeouts(cursus):
     mta = make_mta(cursus, smtp_settings="timeout = 1\ndata_timeout = 1\n")
     r = Raw(mta.port("SMTP"))
@@ -403,13 +414,7 @@ def test_timeouts(cursus):
     assert r.reply() == (421, ["4.4.2 Timeout waiting for input, closing connection"])
     assert r.closed()
     # in the middle of DATA
-    r = Raw(mta.port("SMTP"))
-    r.reply()
-    r.cmd("EHLO c")
-    r.cmd("MAIL FROM:<joe@example.org>")
-    r.cmd("RCPT TO:<alice@example.com>")
-    r.cmd("DATA")
-    r.send("Subject: slow\r\n")
+    r = open_data(mta)
     time.sleep(1.6)
     assert r.reply()[0] == 421
     assert queued(mta) == []
@@ -433,6 +438,24 @@ def test_session_time_limit(cursus):
         pytest.fail("session never ended")
 
 
+def test_retiring_worker_lets_the_transaction_end(mta):
+    """A refresh retires the worker: the message under way is accepted,
+    the next command is answered 421.  A session still in DATA when the
+    server stops ends after the grace period, its message not queued."""
+    r = open_data(mta)
+    assert mta.cursus("refresh").returncode == 0
+    assert mta.wait_for_log("retiring (asked by the dispatcher); 1 connection")
+    r.send(".\r\n")
+    assert r.reply()[0] == 250
+    assert r.cmd("NOOP")[0] == 421
+    assert r.closed()
+    r = open_data(mta)
+    t0 = time.time()
+    mta.stop()  # the sanitizer build reports what such an exit leaks
+    assert time.time() - t0 < 30
+    assert len(queued(mta)) == 1
+
+
 def test_access_tables(cursus):
     mappings = """\
 INTERNAL_IP
@@ -443,6 +466,7 @@ FROM_ACCESS
 
   *|*|*|*|spammer@*|*      $N550$ 5.7.1$ Sender$ blocked
   *|*|*|*|slow@*|*         $D50$Y
+  *|*|*|*|suspect@*|*      $H
 
 ORIG_SEND_ACCESS
 
@@ -468,6 +492,11 @@ SEND_ACCESS
     assert f.env["held"] == "1"
     j = [l for l in maillog(mta) if l[4].startswith("J")]
     assert len(j) == 2
+    # FROM_ACCESS $H holds the whole message
+    with smtplib.SMTP("127.0.0.1", mta.port("SMTP")) as s:
+        assert s.sendmail("suspect@example.net", ["alice@example.com"], MSG) == {}
+    held = [q for q in queued(mta) if q.sender == "suspect@example.net"]
+    assert held and all(q.env["held"] == "1" for q in held)
 
 
 def test_recipientlimit_keyword(cursus):

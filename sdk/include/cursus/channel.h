@@ -130,6 +130,10 @@ typedef struct cursus_enqueue_params {
    * (enqueue_rcpt_status); otherwise one refused recipient refuses the
    * whole message. */
   int per_recipient;
+  /* --- members added after ABI 0.1 go here --- */
+  /* The client's reverse-DNS name (verified), or NULL: shown to content
+   * filters (filter.h).  Appeared in ABI 0.1. */
+  const char *client_name;
 } cursus_enqueue_params;
 
 /* A reply the host proposes to a protocol session.  CODE and TEXT are

@@ -13,6 +13,7 @@
  *   host->store   the configured store backend             (store.h)
  *   host->auth    authentication of users                  (auth.h)
  *   host->directory  users and domains, autoreplies        (directory.h)
+ *   host->filter  the message a content filter looks at    (filter.h)
  *
  * Each sub-table starts with a `size` and only grows at its end: check with
  * CURSUS_HAS(host->queue, member) before calling a member newer than the
@@ -37,6 +38,7 @@ struct cursus_lookup_ops;
 struct cursus_store_access;
 struct cursus_auth_access;
 struct cursus_directory_access;
+struct cursus_filter_access;
 
 /* A bounded cache with a lifetime per entry, safe to share between
  * threads.  Values are opaque to the cache. */
@@ -159,6 +161,10 @@ typedef struct cursus_host {
   int (*read_config_file)(cursus_module_ctx *ctx, const char *path,
                           cursus_buf *out, const char **error_r);
   const struct cursus_directory_access *directory;
+  /* Content filters' view of the message they are called for, and their
+   * instance settings (filter.h); NULL in processes that run no filters.
+   * Appeared in ABI 0.1. */
+  const struct cursus_filter_access *filter;
   /* --- members added after ABI 0.1 go here, and only here --- */
 } cursus_host;
 
