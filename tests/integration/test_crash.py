@@ -95,15 +95,20 @@ def test_kill_workers_and_dispatcher_under_load(cursus):
     kills = {"worker": 0, "dispatcher": 0}
 
     def killer():
+        # random moments, a fixed order: every third kill is the
+        # dispatcher's, so even a short run kills both kinds
         rnd = random.Random(5)
+        order = ["worker", "worker", "dispatcher"]
+        i = 0
         while not stop.is_set():
             time.sleep(rnd.uniform(0.2, 0.6))
-            which = "dispatcher" if rnd.random() < 0.2 else "worker"
+            which = order[i % len(order)]
             pids = processes(mta, which)
             if pids:
                 try:
                     os.kill(rnd.choice(pids), signal.SIGKILL)
                     kills[which] += 1
+                    i += 1
                 except ProcessLookupError:
                     pass
 
