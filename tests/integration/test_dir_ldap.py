@@ -228,3 +228,25 @@ def test_cache_lifetimes(tmp_path, slapd):
         assert "server %s up" % slapd.ldapi_uri in st
     finally:
         env.stop()
+
+
+def test_cache_size_bounds_it(tmp_path, slapd):
+    # 16 entries in all: after 400 other answers (misses are cached too)
+    # carol's is no longer there, and her deletion shows at once
+    env = ldap_env(tmp_path, slapd,
+                   "uri = %s\nsasl_mech = EXTERNAL\ncache_size = 16\n"
+                   "cache_ttl = 3600\ncache_negative_ttl = 3600\n" %
+                   slapd.ldapi_uri, services={"DIR": "dirproto"})
+    try:
+        env.srv.start()
+        c = Client(env.srv.port("DIR"))
+        assert c.cmd("FIND carol").startswith("+OK uid=carol,")
+        slapd.ldap("ldapdelete", "uid=carol,ou=People,o=example.com,o=cursus")
+        assert c.cmd("FIND carol").startswith("+OK uid=carol,")  # cached
+        c.sock.sendall(b"".join(b"FIND nosuch%04d\r\n" % i for i in range(400)))
+        for _ in range(400):
+            assert c.line().startswith("-NO")
+        assert c.cmd("FIND carol").startswith("-NO")
+        c.close()
+    finally:
+        env.stop()
