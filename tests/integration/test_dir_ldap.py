@@ -250,3 +250,36 @@ def test_cache_size_bounds_it(tmp_path, slapd):
         c.close()
     finally:
         env.stop()
+
+
+def test_pool_shared_by_threads_across_a_failover(tmp_path):
+    """Six threads share two connections (bench/dirbench, the lookups a
+    channel job's threads make) while the first server is killed: every
+    resolution succeeds, on the second server."""
+    from cursus_harness import BUILDDIR, module_path
+    one = loaded_slapd(tmp_path / "one")
+    two = loaded_slapd(tmp_path / "two")
+    try:
+        env = ldap_env(tmp_path, one,
+                       "uri = %s %s\nsasl_mech = EXTERNAL\ntimeout = 5\n"
+                       "cache_size = 0\nconnections = 2\n" % (
+                           one.ldapi_uri, two.ldapi_uri))
+        addresses = tmp_path / "addresses"
+        addresses.write_text("alice@example.com\nbob@example.com\n"
+                             "a.liddell@example.com\nerin@example.net\n"
+                             "staff@example.com\nwendy@example.net\n")
+        bench = subprocess.Popen(
+            [os.path.join(BUILDDIR, "bench", "dirbench"), "--config",
+             env.srv.config, "--addresses", str(addresses), "--mode",
+             "resolve", "--threads", "6", "--seconds", "3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, CURSUS_MODULE_PATH=module_path()))
+        time.sleep(1)
+        one.kill()
+        out, err = bench.communicate(timeout=60)
+        fields = out.split()
+        assert bench.returncode == 0 and fields[-1] == "0", out + err
+        assert int(fields[2]) > 100, out
+    finally:
+        one.stop()
+        two.stop()
