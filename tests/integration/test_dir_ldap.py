@@ -283,3 +283,27 @@ def test_pool_shared_by_threads_across_a_failover(tmp_path):
     finally:
         one.stop()
         two.stop()
+
+
+def test_values_that_are_not_addresses(tmp_path, slapd):
+    """slapd stores any IA5 string; an entry whose value is not an address
+    holds its mail (4.3.5, logged with the DN) until the data is fixed,
+    neither sending it to a broken address nor returning it."""
+    slapd.add_text(
+        "dn: uid=broken,ou=People,o=example.com,o=cursus\n"
+        "objectClass: inetOrgPerson\nobjectClass: inetMailUser\n"
+        "objectClass: inetLocalMailRecipient\nuid: broken\ncn: B\nsn: B\n"
+        "mail: broken@example.com\nmailDeliveryOption: forward\n"
+        "mailForwardingAddress: alice@example.com)(uid=*\n\n"
+        "dn: cn=badlist,ou=Groups,o=example.com,o=cursus\n"
+        "objectClass: groupOfURLs\nobjectClass: inetMailGroup\n"
+        "objectClass: inetLocalMailRecipient\ncn: badlist\n"
+        "mail: badlist@example.com\nmgrpRFC822MailMember: bob@example.com\n"
+        "mgrpRFC822MailMember: not an address\n")
+    env = ldap_env(tmp_path, slapd, "uri = %s\nsasl_mech = EXTERNAL\n" %
+                   slapd.ldapi_uri)
+    for address, attr in (("broken@example.com", "mailForwardingAddress"),
+                          ("badlist@example.com", "mgrpRFC822MailMember")):
+        rc, lines = env.resolve(address, "--recursive")
+        assert rc == 75 and "4.3.5" in lines[0] and attr in lines[0] \
+            and "is not an address" in lines[0], lines
