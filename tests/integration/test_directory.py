@@ -81,6 +81,17 @@ def test_autoreply_copy_only_for_real_senders(env):
         "peggy@ims-ms-daemon"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_program_delivery_where_allowed(tmp_path, backend):
+    # leo@example.com is refused 5.7.1 by default (test_refusals)
+    e = DirEnv(tmp_path, backend, directory_extra="allow_program = yes\n")
+    e.start()
+    try:
+        assert e.addresses("leo@example.com") == ["leo%procmail@pipe-daemon"]
+    finally:
+        e.stop()
+
+
 # --------------------------------------------------------------- groups
 
 def test_static_and_dn_members(env):
