@@ -77,14 +77,3 @@ def test_ldif_examples(tmp_path):
         finally:
             s.stop()
 
-
-def test_every_schema_name_documented():
-    """Each attribute and object class of the shipped schema is explained
-    in the document (named in backquotes)."""
-    schema = read(os.path.join(SRCDIR, "config", "ldap", "cursus.schema"))
-    names = set(re.findall(r"NAME '([^']+)'", schema))
-    names |= {n for group in re.findall(r"NAME \(([^)]*)\)", schema)
-              for n in re.findall(r"'([^']+)'", group)}
-    assert len(names) > 50
-    doc = read(DOC)
-    assert sorted(n for n in names if "`%s`" % n not in doc) == []
