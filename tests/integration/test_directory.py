@@ -59,6 +59,8 @@ def test_user_addresses(env, address, expected):
     ("x@inactive.example", "4.2.1"),
     ("x@deleted.example", "5.1.2"),
     ("sleeping@example.com", "4.2.1"),   # inactive group
+    ("erin@example.com", "5.1.1"),       # erin is example.net's
+    ("erin@example.org", "5.1.1"),       # nor found through an alias
 ])
 def test_refusals(env, address, code):
     rc, got = env.refusal(address)
@@ -217,6 +219,8 @@ def test_login_ok(env, login, password, user):
     ("dave", "test-password"),      # inactive
     ("henry", "anything"),
     ("alice@not-hosted.example", "alice-password"),
+    ("alice@example.net", "alice-password"),        # another domain's
+    ("erin", "erin-password"),                      # not the default's
 ])
 def test_login_refused(env, login, password):
     rc, out = env.verify(login, password)
