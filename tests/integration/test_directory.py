@@ -44,6 +44,8 @@ def env(request, tmp_path_factory):
     ("stranger@catchall.example", ["alice@ims-ms-daemon"]),
     ("stranger@smart.example",
      ["@relay.smart.example:stranger@smart.example"]),
+    ("u.m.a@example.com", ["uma@ims-ms-daemon"]),             # equivalent
+    ("pat@based.example", ["pat%based.example@ims-ms-daemon"]),  # base DN
 ])
 def test_user_addresses(env, address, expected):
     assert env.addresses(address) == sorted(expected)
@@ -140,6 +142,20 @@ def test_allowed_broadcasters(env, sender, ok):
         assert rc == 0, lines
     else:
         assert rc == 1 and "5.7.1 announcements come from alice only" in lines[0]
+
+
+@pytest.mark.parametrize("sender,ok", [
+    ("someone@else.example", True),
+    ("mallory@elsewhere.example", False),   # mailto: denied
+    ("carol@example.com", False),           # member of a denied group
+])
+def test_disallowed_broadcasters_and_deliver_to(env, sender, ok):
+    if ok:
+        assert env.addresses("closed@example.com", "--sender", sender) == [
+            "uma@ims-ms-daemon"]
+    else:
+        assert env.refusal("closed@example.com", "--sender", sender) == (
+            1, "5.7.1")
 
 
 def test_moderated_group(env):
