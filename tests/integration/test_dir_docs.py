@@ -76,4 +76,3 @@ def test_ldif_examples(tmp_path):
             s.add_file(str(path))
         finally:
             s.stop()
-
