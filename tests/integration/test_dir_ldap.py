@@ -38,7 +38,8 @@ def slapd(tmp_path):
 
 def ldap_env(tmp_path, slapd, settings, services=None):
     """A dir_ldap configuration whose [module dir_ldap] is SETTINGS."""
-    env = DirEnv(tmp_path / "cfg", "ldap", slapd=slapd, services=services)
+    # a short path: UNIX socket paths are limited to 107 bytes
+    env = DirEnv(tmp_path / "c", "ldap", slapd=slapd, services=services)
     env.module_conf = lambda: "[module dir_ldap]\nbase_dn = o=cursus\n" + settings
     return env.start()
 
