@@ -1065,19 +1065,41 @@ int sc_op_quota_get(cursus_store_user *u, const char *root,
   return CURSUS_OK;
 }
 
+/* own_ulock - the user lock of U's own mailboxes; false with the error
+ * recorded */
+static bool own_ulock(cursus_store_user *u, sc_ulock *lk, GError **error) {
+  if (u->dir == NULL) {
+    sc_set_error(error, CURSUS_STORE_E_NOTFOUND, "%s has no mailboxes", u->id);
+    return false;
+  }
+  return sc_ulock_take(u->st, u->id, u->dir, lk, error);
+}
+
 int sc_op_quota_set_warned(cursus_store_user *u, int64_t when,
                            const char **error_r) {
   GError *err = NULL;
   sc_ulock lk;
-  if (u->dir == NULL) {
-    sc_set_error(&err, CURSUS_STORE_E_NOTFOUND, "%s has no mailboxes", u->id);
-    return sc_user_fail(u, err, error_r);
-  }
-  if (!sc_ulock_take(u->st, u->id, u->dir, &lk, &err))
+  if (!own_ulock(u, &lk, &err))
     return sc_user_fail(u, err, error_r);
   lk.usage.warned_at = when;
   sc_ulock_save(&lk);
   sc_ulock_release(&lk);
   sc_user_ok(u);
   return CURSUS_OK;
+}
+
+int sc_op_quota_claim_warned(cursus_store_user *u, int64_t expected,
+                             int64_t when, const char **error_r) {
+  GError *err = NULL;
+  sc_ulock lk;
+  if (!own_ulock(u, &lk, &err))
+    return sc_user_fail(u, err, error_r);
+  bool mine = lk.usage.warned_at == expected;
+  if (mine) {
+    lk.usage.warned_at = when;
+    sc_ulock_save(&lk);
+  }
+  sc_ulock_release(&lk);
+  sc_user_ok(u);
+  return mine ? CURSUS_OK : CURSUS_NONE;
 }

@@ -1077,6 +1077,69 @@ START_TEST(test_quota) {
 }
 END_TEST
 
+/* Deliveries finishing together (threads of a channel job, several jobs,
+ * stored's round) each see the threshold crossed: one of them warns. */
+START_TEST(test_quota_warning_once) {
+  stop_store();
+  configure("[store]\ndefault_quota = 1M\ndefault_message_quota = 3\n"
+            "quota_warn = 50\n");
+  start_store();
+  cursus_store_user *u = new_user("joe");
+  cursus_store_append_result res;
+  try_append(u, "INBOX", msg1, 0, &res);
+  try_append(u, "INBOX", msg1, 0, &res);
+  /* the claim is a compare-and-set on the time of the last warning */
+  const char *error;
+  cursus_store_quota q = {.size = sizeof(q)};
+  ck_assert_int_eq(O->quota_get(u, NULL, &q, &error), CURSUS_OK);
+  ck_assert_int_eq(q.warned_at, 0);
+  ck_assert_int_eq(O->quota_claim_warned(u, 5, 100, &error), CURSUS_NONE);
+  ck_assert_int_eq(O->quota_claim_warned(u, 0, 100, &error), CURSUS_OK);
+  ck_assert_int_eq(O->quota_claim_warned(u, 0, 200, &error), CURSUS_NONE);
+  ck_assert_int_eq(O->quota_set_warned(u, 0, &error), CURSUS_OK);
+  O->user_close(&u);
+  stop_store();
+  /* eight processes released at once */
+  enum { KIDS = 8 };
+  int gate[2];
+  ck_assert_int_eq(pipe(gate), 0);
+  pid_t kids[KIDS];
+  for (int k = 0; k < KIDS; k++) {
+    kids[k] = fork();
+    if (kids[k] == 0) {
+      close(gate[1]);
+      start_store();
+      cursus_store_user *cu = user("joe", 0);
+      char c;
+      ssize_t n = read(gate[0], &c, 1); /* EOF when the parent lets go */
+      (void)n;
+      const char *e;
+      int r = S->quota_notify(cu, &e);
+      O->user_close(&cu);
+      stop_store();
+      _exit(r == CURSUS_OK ? 0 : r == CURSUS_NONE ? 1 : 2);
+    }
+  }
+  close(gate[0]);
+  g_usleep(300000); /* every child opened its store and waits */
+  close(gate[1]);
+  int warned = 0;
+  for (int k = 0; k < KIDS; k++) {
+    int st;
+    ck_assert_int_eq(waitpid(kids[k], &st, 0), kids[k]);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) != 2);
+    warned += WEXITSTATUS(st) == 0;
+  }
+  ck_assert_int_eq(warned, 1);
+  start_store();
+  u = user("joe", 0);
+  cursus_store_mailbox *box = open_box(u, "INBOX", 0);
+  ck_assert_uint_eq(O->mailbox_count(box), 3);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+}
+END_TEST
+
 struct hits {
   GArray *uids;
 };
@@ -1593,6 +1656,7 @@ int main(void) {
   tcase_add_test(tc, test_hierarchy_and_list);
   tcase_add_test(tc, test_acl_sharing);
   tcase_add_test(tc, test_quota);
+  tcase_add_test(tc, test_quota_warning_once);
   tcase_add_test(tc, test_search);
   tcase_add_test(tc, test_checkpoint_and_hash_dirs);
   tcase_add_test(tc, test_crash_leftovers);
