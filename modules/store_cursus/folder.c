@@ -665,6 +665,7 @@ static sc_folder *folder_new(sc_store *st, const char *path) {
   f->dirty_chunks = g_hash_table_new(NULL, NULL);
   f->dirty_seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   f->cache_drop = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  f->ahead = g_array_new(FALSE, FALSE, sizeof(sc_ahead));
   f->uids = uids_new(16);
   f->watchers = g_ptr_array_new();
   return f;
@@ -679,6 +680,8 @@ static void folder_free(sc_folder *f) {
   if (f->exclusive_fd >= 0)
     close(f->exclusive_fd);
   tc_close(&f->cache_r);
+  sc_folder_ahead_clear(f);
+  g_array_free(f->ahead, TRUE);
   clear_state(f);
   g_ptr_array_free(f->keywords, TRUE);
   g_array_free(f->recs, TRUE);
@@ -1361,6 +1364,70 @@ static sc_msginfo *parse_file(int fd, uint64_t *size_r, GError **error) {
   return info;
 }
 
+void sc_folder_ahead_clear(sc_folder *f) {
+  for (guint i = f->ahead_head; i < f->ahead->len; i++)
+    free(g_array_index(f->ahead, sc_ahead, i).data);
+  g_array_set_size(f->ahead, 0);
+  f->ahead_head = 0;
+}
+
+/* ahead_take - the record of UID if it was read ahead: skipped records
+ * before it are dropped (the walk went past them) */
+static void *ahead_take(sc_folder *f, uint32_t uid, int *len_r) {
+  while (f->ahead_head < f->ahead->len) {
+    sc_ahead *a = &g_array_index(f->ahead, sc_ahead, f->ahead_head);
+    if (a->uid > uid)
+      return NULL;
+    f->ahead_head++;
+    if (a->uid == uid) {
+      *len_r = a->len;
+      return a->data;
+    }
+    free(a->data);
+  }
+  return NULL;
+}
+
+/* read_cache - the cache record of UID from store.cache, and while the
+ * caller walks the folder in UID order the next ones too, under one
+ * shared lock: a walk of N messages takes N/64 locks, not N (mu) */
+static void *read_cache(sc_folder *f, uint32_t uid, int *len_r) {
+  enum { AHEAD_MAX = 64 };
+  guint at;
+  bool walking = sc_folder_find(f, uid, &at) != NULL && at > 0 &&
+                 g_array_index(f->recs, sc_rec, at - 1).uid == f->ahead_last;
+  f->ahead_last = uid;
+  f->ahead_window = walking ? MIN(MAX(f->ahead_window * 2, 4u), AHEAD_MAX)
+                            : 1;
+  sc_folder_ahead_clear(f);
+  if (!sc_flock(f->dirfd, LOCK_SH, f->st->lock_timeout_ms))
+    return NULL;
+  struct stat st;
+  if (fstatat(f->dirfd, "store.log", &st, 0) == 0 &&
+      (f->cache_r == NULL || st.st_ino != f->cache_r_ino)) {
+    tc_close(&f->cache_r);
+    f->cache_r = tc_open(f->path, "store.cache", HDBOREADER, 0, NULL);
+    f->cache_r_ino = st.st_ino;
+  }
+  void *v = NULL;
+  if (f->cache_r != NULL) {
+    uint32_t be = GUINT32_TO_BE(uid);
+    v = tchdbget(f->cache_r, &be, 4, len_r);
+    for (guint i = at + 1; i < f->recs->len && i <= at + f->ahead_window;
+         i++) {
+      sc_ahead a = {g_array_index(f->recs, sc_rec, i).uid, NULL, 0};
+      if (g_hash_table_contains(f->pending, GUINT_TO_POINTER(a.uid)))
+        continue; /* in the log, read from there */
+      be = GUINT32_TO_BE(a.uid);
+      a.data = tchdbget(f->cache_r, &be, 4, &a.len);
+      if (a.data != NULL)
+        g_array_append_val(f->ahead, a);
+    }
+  }
+  flock(f->dirfd, LOCK_UN);
+  return v;
+}
+
 sc_msginfo *sc_folder_cache_get(sc_folder *f, uint32_t uid, GError **error) {
   sc_logref *ref = g_hash_table_lookup(f->pending, GUINT_TO_POINTER(uid));
   sc_msginfo *info = NULL;
@@ -1373,23 +1440,18 @@ sc_msginfo *sc_folder_cache_get(sc_folder *f, uint32_t uid, GError **error) {
     if (info != NULL && got == uid)
       return info;
     sc_msginfo_free(&info);
-  } else if (sc_flock(f->dirfd, LOCK_SH, f->st->lock_timeout_ms)) {
-    struct stat st;
-    if (fstatat(f->dirfd, "store.log", &st, 0) == 0 &&
-        (f->cache_r == NULL || st.st_ino != f->cache_r_ino)) {
-      tc_close(&f->cache_r);
-      f->cache_r = tc_open(f->path, "store.cache", HDBOREADER, 0, NULL);
-      f->cache_r_ino = st.st_ino;
-    }
-    if (f->cache_r != NULL) {
-      uint32_t be = GUINT32_TO_BE(uid);
-      int sz;
-      void *v = tchdbget(f->cache_r, &be, 4, &sz);
-      if (v != NULL)
-        info = sc_msginfo_decode(v, (size_t)sz, &got);
-      free(v);
-    }
-    flock(f->dirfd, LOCK_UN);
+  } else {
+    /* records never change once written (a UID is one message for
+     * good), so one read ahead stays right until it is used */
+    int len = 0;
+    void *v = ahead_take(f, uid, &len);
+    if (v != NULL)
+      f->ahead_last = uid;
+    else
+      v = read_cache(f, uid, &len);
+    if (v != NULL)
+      info = sc_msginfo_decode(v, (size_t)len, &got);
+    free(v);
     if (info != NULL && got == uid)
       return info;
     sc_msginfo_free(&info);

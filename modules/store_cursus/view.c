@@ -362,6 +362,7 @@ int sc_op_mailbox_sync(cursus_store_mailbox *box, unsigned flags,
   if (cb == NULL)
     cb = &none;
   g_mutex_lock(&f->mu);
+  sc_folder_ahead_clear(f);
   if (!sc_folder_refresh(f, &err)) {
     g_mutex_unlock(&f->mu);
     return sc_user_fail(box->user, err, error_r);

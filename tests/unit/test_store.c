@@ -1161,6 +1161,7 @@ static uint32_t search_count(cursus_store_mailbox *box,
 }
 
 START_TEST(test_search) {
+  const char *error_unused;
   cursus_store_user *u = new_user("joe");
   append1(u, "INBOX", msg1);
   append1(u, "INBOX", multipart);
@@ -1225,11 +1226,105 @@ START_TEST(test_search) {
   ck_assert_uint_eq(g_array_index(h, uint32_t, 0), 1);
   ck_assert_uint_eq(g_array_index(h, uint32_t, 1), 4);
   g_array_free(h, TRUE);
+  /* ASCII text is matched without folding it: case, folded header
+   * lines, needles longer than the scan's skip table */
+  char *ys = g_strnfill(299, 'y');
+  char *plain = g_strdup_printf(
+      "From: Z <z@example.org>\r\nSubject:   Mixed  Case\r\n folded line\r\n"
+      "\r\nThe Quick Brown FOX jumps x%sz\r\n", ys);
+  append1(u, "INBOX", plain);
+  O->mailbox_sync(box, 0, NULL, NULL, &error_unused);
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_BODY,
+                            .value = "quick brown fox"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q.value = "QUICK  BROWN";
+  ck_assert_uint_eq(search_count(box, &q), 0);
+  char *yz = g_strconcat(ys, "Z", NULL);
+  for (char *p = yz; *p; p++)
+    *p = g_ascii_toupper(*p);
+  q.value = yz;
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  yz[strlen(yz) - 1] = 'Q';
+  ck_assert_uint_eq(search_count(box, &q), 0);
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_HEADER,
+                            .field = "Subject", .value = "case folded"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q.value = "MIXED  CASE";
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_HEADER,
+                            .field = "From", .value = "Z@EXAMPLE"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  /* the Kelvin sign folds to an ASCII k, in ASCII and in Latin-1 text */
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_BODY,
+                            .value = "QUIC\xe2\x84\xaa"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q.value = "\xe2\x84\xaa\xc3\x96LN";
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  g_free(yz);
+  g_free(ys);
+  g_free(plain);
   const char *error;
   cursus_store_search bad = {.key = (cursus_store_search_key)99};
   ck_assert_int_eq(O->mailbox_search(box, &bad, count_cb, NULL, &error),
                    CURSUS_PERMFAIL);
   ck_assert_int_eq(O->user_last_error(u), CURSUS_STORE_E_UNSUPPORTED);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+}
+END_TEST
+
+static void append_walk(cursus_store_user *u, int i) {
+  char *m = g_strdup_printf("From: a@example.org\r\nSubject: walk %d\r\n"
+                            "\r\nbody %d\r\n", i, i);
+  append1(u, "INBOX", m);
+  g_free(m);
+}
+
+static void check_walk(cursus_store_mailbox *box, uint32_t seq) {
+  char *env = field(box, seq, CURSUS_STORE_FIELD_ENVELOPE);
+  char *want = g_strdup_printf("\"walk %u\"", seq);
+  ck_assert_msg(strstr(env, want) != NULL, "%u: %s", seq, env);
+  g_free(want);
+  g_free(env);
+}
+
+/* Cached fields read in UID order (read ahead under one lock), backwards,
+ * and across a checkpoint another process made meanwhile */
+START_TEST(test_cache_walk) {
+  cursus_store_user *u = new_user("joe");
+  for (int i = 1; i <= 150; i++)
+    append_walk(u, i);
+  O->user_close(&u);
+  restart();
+  u = user("joe", 0);
+  cursus_store_mailbox *box = open_box(u, "INBOX", 0);
+  for (uint32_t seq = 1; seq <= 150; seq++) {
+    check_walk(box, seq);
+    if (seq == 70) {
+      /* another process appends (and checkpoints) in the middle */
+      pid_t pid = fork();
+      if (pid == 0) {
+        stop_store();
+        start_store();
+        cursus_store_user *cu = user("joe", 0);
+        for (int i = 151; i <= 200; i++)
+          append_walk(cu, i);
+        O->user_close(&cu);
+        _exit(0);
+      }
+      int st;
+      ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+      ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+  }
+  const char *error;
+  ck_assert_int_eq(O->mailbox_sync(box, 0, NULL, NULL, &error), CURSUS_OK);
+  ck_assert_uint_eq(O->mailbox_count(box), 200);
+  for (uint32_t seq = 200; seq >= 3; seq -= 3)
+    check_walk(box, seq);
+  cursus_store_search q = {.key = CURSUS_STORE_SEARCH_HEADER,
+                           .field = "Subject", .value = "WALK 1"};
+  ck_assert_uint_eq(search_count(box, &q), 111); /* 1, 10-19, 100-199 */
   O->mailbox_close(&box);
   O->user_close(&u);
 }
@@ -1658,6 +1753,7 @@ int main(void) {
   tcase_add_test(tc, test_quota);
   tcase_add_test(tc, test_quota_warning_once);
   tcase_add_test(tc, test_search);
+  tcase_add_test(tc, test_cache_walk);
   tcase_add_test(tc, test_checkpoint_and_hash_dirs);
   tcase_add_test(tc, test_crash_leftovers);
   tcase_add_test(tc, test_reconstruct_index);
