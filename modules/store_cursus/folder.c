@@ -515,7 +515,12 @@ static TCHDB *tc_open(const char *dir, const char *name, int mode,
     return NULL;
   }
   TCHDB *db = tchdbnew();
-  tchdbsetxmsiz(db, 0);
+  /* the cache reader maps its file (Tokyo Cabinet maps at most the file's
+   * size for a reader): records are copied from memory instead of two or
+   * three preads each; everything else reads through the file */
+  tchdbsetxmsiz(db, g_str_equal(name, "store.cache") && !(mode & HDBOWRITER)
+                        ? INT64_C(1) << 31
+                        : 0);
   if (mode & HDBOCREAT)
     tchdbtune(db, bnum, 4, 10, HDBTLARGE);
   if (!tchdbopen(db, path, mode | HDBONOLCK)) {
@@ -1254,6 +1259,9 @@ bool sc_folder_create(sc_store *st, const char *path, uint32_t uidvalidity,
   f->acl = g_strdup(acl != NULL ? acl : "");
   f->writing = 1;
   f->log_gen = 0;
+  /* a new file, never one cut short in place: readers in other processes
+   * may still have the old one mapped */
+  unlinkat(f->dirfd, "store.cache", 0);
   TCHDB *db = tc_open(path, "store.cache", HDBOWRITER | HDBOCREAT | HDBOTRUNC,
                       4093, error);
   if (db == NULL)
