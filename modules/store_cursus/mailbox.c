@@ -553,6 +553,7 @@ int sc_op_mailbox_rename(cursus_store_user *u, const char *old_name,
         sc_mboxlist_commit(&undo, NULL);
       }
     } else {
+      sc_crash_point("rename-moved");
       sc_folder_forget(st, old_path);
       ok = finish_rename(st, from.owner, owner_dir, from.name, to.name, &err);
     }
@@ -603,12 +604,12 @@ static bool rename_inbox(cursus_store_user *u, const sc_loc *from,
 
 /* ------------------------------------------------------------ repair */
 
-void sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk) {
+bool sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk) {
   GError *err = NULL;
   char *intent = sc_mboxlist_intent(st->mboxlist, owner, &err);
   if (intent == NULL) {
     g_clear_error(&err);
-    return;
+    return false;
   }
   char **v = g_strsplit(intent, "\t", 4);
   bool ok = true;
@@ -663,6 +664,15 @@ void sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk) {
   }
   g_strfreev(v);
   g_free(intent);
+  /* a count made while the list and the directories disagreed (a folder
+   * half renamed is in neither place) is wrong: count again */
+  if (sc_usage_recount(st, owner, lk->dir, &lk->usage, &err))
+    sc_ulock_change(lk, 0, 0);
+  else
+    sc_log(CURSUS_LOG_WARNING, "cannot recount the usage of %s: %s", owner,
+           err->message);
+  g_clear_error(&err);
+  return true;
 }
 
 /* ------------------------------------------------------------ subscribe */

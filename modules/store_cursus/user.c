@@ -677,9 +677,13 @@ bool sc_ulock_take(sc_store *st, const char *owner, const char *dir,
     lk->usage.bytes_limit = lk->usage.messages_limit = -1;
   }
   if (fresh || (lk->usage.seq & 1)) {
-    /* a crash interrupted an update (or the file is new): count again */
+    /* a crash interrupted an update (or the file is new): count again,
+     * once an interrupted create, delete or rename is finished (it
+     * counts again itself) */
     GError *err = NULL;
-    if (!sc_usage_recount(st, owner, cur, &lk->usage, &err)) {
+    lk->usage.seq |= 1u;
+    if (!sc_repair_intents(st, owner, lk) &&
+        !sc_usage_recount(st, owner, cur, &lk->usage, &err)) {
       sc_log(CURSUS_LOG_WARNING, "cannot recount the usage of %s: %s", owner,
              err->message);
       g_error_free(err);

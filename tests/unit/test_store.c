@@ -1434,6 +1434,55 @@ START_TEST(test_crash_leftovers) {
 }
 END_TEST
 
+/* A rename killed between moving the directory and updating the mailbox
+ * list, then a writer that counts the usage again before anyone finished
+ * the rename: the count includes the folder being renamed */
+START_TEST(test_crash_during_rename) {
+  cursus_store_user *u = new_user("joe");
+  const char *error;
+  ck_assert_int_eq(O->mailbox_create(u, "Box", 0, &error), CURSUS_OK);
+  for (int i = 0; i < 3; i++)
+    append1(u, "Box", msg1);
+  append1(u, "INBOX", msg1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    stop_store();
+    g_setenv("CURSUS_STORE_CRASH_AT", "rename-moved", TRUE);
+    start_store();
+    cursus_store_user *cu = user("joe", 0);
+    O->mailbox_rename(cu, "Box", "New", &error);
+    _exit(0); /* not reached */
+  }
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 137);
+  /* the usage as a crash in the middle of an update leaves it: odd */
+  char *d = user_dir("joe");
+  char *usr = g_build_filename(d, "store.usr", NULL);
+  int fd = open(usr, O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  uint32_t seq; /* little-endian, after the magic */
+  ck_assert_int_eq(pread(fd, &seq, 4, 4), 4);
+  seq = GUINT32_TO_LE(GUINT32_FROM_LE(seq) | 1u);
+  ck_assert_int_eq(pwrite(fd, &seq, 4, 4), 4);
+  close(fd);
+  g_free(usr);
+  g_free(d);
+  /* the session opened before the crash delivers: it counts again */
+  append1(u, "INBOX", msg1);
+  O->user_close(&u);
+  restart();
+  u = user("joe", 0);
+  cursus_store_quota q = {.size = sizeof(q)};
+  ck_assert_int_eq(O->quota_get(u, NULL, &q, &error), CURSUS_OK);
+  ck_assert_uint_eq(q.messages_used, 5);
+  cursus_store_mailbox *box = open_box(u, "New", 0);
+  ck_assert_uint_eq(O->mailbox_count(box), 3);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+}
+END_TEST
+
 START_TEST(test_reconstruct_index) {
   cursus_store_user *u = new_user("joe");
   const char *error;
@@ -1756,6 +1805,7 @@ int main(void) {
   tcase_add_test(tc, test_cache_walk);
   tcase_add_test(tc, test_checkpoint_and_hash_dirs);
   tcase_add_test(tc, test_crash_leftovers);
+  tcase_add_test(tc, test_crash_during_rename);
   tcase_add_test(tc, test_reconstruct_index);
   tcase_add_test(tc, test_snapshot_recovery);
   tcase_add_test(tc, test_user_move);
