@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1689,6 +1690,119 @@ START_TEST(test_hostile_mime) {
 }
 END_TEST
 
+/* vm_data_kb - this process's data size (VmData) */
+static long vm_data_kb(void) {
+  char *status = NULL;
+  long kb = -1;
+  if (g_file_get_contents("/proc/self/status", &status, NULL, NULL)) {
+    const char *p = strstr(status, "VmData:");
+    if (p != NULL)
+      kb = strtol(p + 7, NULL, 10);
+  }
+  g_free(status);
+  return kb;
+}
+
+/* large_message - what test_large_message checks, in a process whose data
+ * may grow by 24 MB only; 0 when all is well, else the failed step */
+static int large_message(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_DATA, &rl) < 0 || vm_data_kb() < 0)
+    return 1;
+  rl.rlim_cur = (rlim_t)(vm_data_kb() + 24 * 1024) * 1024;
+  if (setrlimit(RLIMIT_DATA, &rl) < 0)
+    return 2;
+  void *whole = g_try_malloc(32u * 1024 * 1024); /* the limit holds */
+  if (whole != NULL) {
+    g_free(whole);
+    return 12;
+  }
+  cursus_store_user *u = new_user("joe");
+  const char *error;
+  cursus_store_append_params p = {.size = sizeof(p)};
+  cursus_store_append *a = S->append_begin(&p, &error);
+  cursus_store_target t = {.size = sizeof(t), .mailbox = "INBOX"};
+  if (a == NULL || O->append_target(a, u, &t, &error) != CURSUS_OK)
+    return 3;
+  const char *head =
+      "From: big@example.org\r\nSubject: fifty megabytes\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nthe archive you asked for\r\n"
+      "--b\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n";
+  uint64_t total = strlen(head);
+  O->append_write(a, head, strlen(head), &error);
+  GString *block = g_string_new(NULL);
+  for (int i = 0; i < 840; i++) /* 840 lines of 78 bytes: 65,520 */
+    g_string_append(block, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwYWJjZGVmZ2hp"
+                           "amtsbW5vcHFyc3R1dnd4\r\n");
+  while (total < 50u * 1024 * 1024) {
+    if (O->append_write(a, block->str, block->len, &error) != CURSUS_OK)
+      return 4;
+    total += block->len;
+  }
+  g_string_free(block, TRUE);
+  O->append_write(a, "--b--\r\n", 7, &error);
+  total += 7;
+  cursus_store_append_result res = {.size = sizeof(res)};
+  if (O->append_commit(a, &res, &error) != CURSUS_OK)
+    return 5;
+  O->append_free(&a);
+  cursus_store_mailbox *box = NULL;
+  if (O->mailbox_open(u, "INBOX", 0, &box, &error) != CURSUS_OK)
+    return 6;
+  cursus_store_message m = {.size = sizeof(m)};
+  if (O->message_info(box, 1, &m, &error) != CURSUS_OK ||
+      m.rfc822_size != total)
+    return 7;
+  cursus_store_part part = {.size = sizeof(part)};
+  if (O->message_part(box, 1, "2", &part, &error) != CURSUS_OK ||
+      part.body_size < 50u * 1024 * 1024 - 1024 ||
+      strcmp(part.encoding, "base64") != 0)
+    return 8;
+  cursus_buf b = {0};
+  if (O->message_field(box, 1, CURSUS_STORE_FIELD_BODYSTRUCTURE, &b,
+                       &error) != CURSUS_OK ||
+      !g_str_has_prefix(b.data, "((\"text\" \"plain\"") ||
+      g_strstr_len(b.data, (gssize)b.len, "\"base64\"") == NULL) {
+    fprintf(stderr, "%.*s\n", (int)MIN(b.len, 300u), b.data);
+    return 9;
+  }
+  host_table()->buf_free(&b);
+  cursus_store_search q = {.key = CURSUS_STORE_SEARCH_BODY,
+                           .value = "ARCHIVE YOU"};
+  GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  if (O->mailbox_search(box, &q, count_cb, hits, &error) != CURSUS_OK ||
+      hits->len != 1)
+    return 10;
+  g_array_free(hits, TRUE);
+  /* the end of the file is the end of the message */
+  int fd;
+  uint64_t size;
+  char tail[8];
+  if (O->message_open(box, 1, &fd, &size, &error) != CURSUS_OK ||
+      size != total || pread(fd, tail, 7, (off_t)(size - 7)) != 7 ||
+      memcmp(tail, "--b--\r\n", 7) != 0)
+    return 11;
+  close(fd);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+  return 0;
+}
+
+/* A 50 MB message: stored intact, indexed, read and searched without
+ * ever being held in memory */
+START_TEST(test_large_message) {
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(large_message());
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(WIFEXITED(st), "killed by signal %d", WTERMSIG(st));
+  ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 START_TEST(test_exclusive_and_concurrency) {
   cursus_store_user *u = new_user("joe");
   cursus_store_mailbox *a = open_box(u, "INBOX", CURSUS_STORE_OPEN_EXCLUSIVE);
@@ -1810,6 +1924,7 @@ int main(void) {
   tcase_add_test(tc, test_snapshot_recovery);
   tcase_add_test(tc, test_user_move);
   tcase_add_test(tc, test_hostile_mime);
+  tcase_add_test(tc, test_large_message);
   tcase_add_test(tc, test_exclusive_and_concurrency);
   tcase_add_test(tc, test_watch_across_processes);
   suite_add_tcase(s, tc);
