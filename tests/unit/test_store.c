@@ -906,6 +906,58 @@ static int acl_cb(void *d, const char *id, uint32_t rights) {
   return 0;
 }
 
+static guint count_files(const char *pattern) {
+  GPtrArray *f = files(pattern);
+  guint n = f->len;
+  g_ptr_array_free(f, TRUE);
+  return n;
+}
+
+/* Partitions on one file system share new users; "." as the hierarchy
+ * separator, with "/" an ordinary character of a name */
+START_TEST(test_partitions_and_separator) {
+  teardown();
+  setup_with("[module store_cursus]\npartitions = primary=p1, secondary=p2\n"
+             "separator = .\n");
+  for (int i = 0; i < 20; i++) {
+    char *id = g_strdup_printf("user%d", i);
+    cursus_store_user *u = new_user(id);
+    O->user_close(&u);
+    g_free(id);
+  }
+  guint p1 = count_files("p1/=user/*/*/=user*"),
+        p2 = count_files("p2/=user/*/*/=user*");
+  ck_assert_uint_eq(p1 + p2, 20);
+  ck_assert_msg(p1 >= 4 && p2 >= 4, "%u and %u users", p1, p2);
+  cursus_store_user *u = new_user("joe");
+  const char *error;
+  ck_assert_int_eq(O->mailbox_create(u, "Archive.2024", 0, &error), CURSUS_OK);
+  ck_assert_int_eq(O->mailbox_create(u, "a/b", 0, &error), CURSUS_OK);
+  ck_assert_int_eq(O->mailbox_create(u, "x..y", 0, &error), CURSUS_PERMFAIL);
+  append1(u, "a/b", msg1);
+  append1(u, "Archive.2024", msg1);
+  struct listed l = list(u, "*", 0);
+  ck_assert_int_ge(find(&l, "Archive"), 0);
+  ck_assert_int_ge(find(&l, "Archive.2024"), 0);
+  ck_assert_int_ge(find(&l, "a/b"), 0);
+  ck_assert_int_lt(find(&l, "a"), 0);
+  listed_free(&l);
+  l = list(u, "%", 0);
+  ck_assert_int_lt(find(&l, "Archive.2024"), 0);
+  ck_assert_int_ge(find(&l, "a/b"), 0);
+  listed_free(&l);
+  /* on disk: a/b is one folder, Archive.2024 two levels */
+  ck_assert_uint_eq(count_files("p*/=user/*/*/=joe/=Archive/=2024/1.msg"), 1);
+  ck_assert_uint_eq(count_files("p*/=user/*/*/=joe/=a/=b"), 0);
+  ck_assert_uint_eq(count_files("p*/=user/*/*/=joe/=a*/1.msg"), 1);
+  ck_assert_int_eq(O->mailbox_rename(u, "Archive", "Old", &error), CURSUS_OK);
+  cursus_store_mailbox *box = open_box(u, "Old.2024", 0);
+  ck_assert_uint_eq(O->mailbox_count(box), 1);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+}
+END_TEST
+
 START_TEST(test_acl_sharing) {
   cursus_store_user *joe = new_user("joe");
   cursus_store_user *bob = new_user("bob");
@@ -1912,6 +1964,7 @@ int main(void) {
   tcase_add_test(tc, test_vanished);
   tcase_add_test(tc, test_copy_move);
   tcase_add_test(tc, test_hierarchy_and_list);
+  tcase_add_test(tc, test_partitions_and_separator);
   tcase_add_test(tc, test_acl_sharing);
   tcase_add_test(tc, test_quota);
   tcase_add_test(tc, test_quota_warning_once);
