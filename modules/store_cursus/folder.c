@@ -1436,34 +1436,39 @@ static void *read_cache(sc_folder *f, uint32_t uid, int *len_r) {
   return v;
 }
 
-sc_msginfo *sc_folder_cache_get(sc_folder *f, uint32_t uid, GError **error) {
+void *sc_folder_cache_raw(sc_folder *f, uint32_t uid, size_t *len_r) {
   sc_logref *ref = g_hash_table_lookup(f->pending, GUINT_TO_POINTER(uid));
-  sc_msginfo *info = NULL;
-  uint32_t got;
   if (ref != NULL) {
-    void *buf = g_malloc(ref->len);
-    if (pread(f->log_fd, buf, ref->len, (off_t)ref->off) == (ssize_t)ref->len)
-      info = sc_msginfo_decode(buf, ref->len, &got);
-    g_free(buf);
-    if (info != NULL && got == uid)
-      return info;
-    sc_msginfo_free(&info);
-  } else {
-    /* records never change once written (a UID is one message for
-     * good), so one read ahead stays right until it is used */
-    int len = 0;
-    void *v = ahead_take(f, uid, &len);
-    if (v != NULL)
-      f->ahead_last = uid;
-    else
-      v = read_cache(f, uid, &len);
-    if (v != NULL)
-      info = sc_msginfo_decode(v, (size_t)len, &got);
-    free(v);
-    if (info != NULL && got == uid)
-      return info;
-    sc_msginfo_free(&info);
+    void *buf = malloc(MAX(ref->len, 1u));
+    if (buf != NULL &&
+        pread(f->log_fd, buf, ref->len, (off_t)ref->off) == (ssize_t)ref->len) {
+      *len_r = ref->len;
+      return buf;
+    }
+    free(buf);
+    return NULL;
   }
+  /* records never change once written (a UID is one message for good),
+   * so one read ahead stays right until it is used */
+  int len = 0;
+  void *v = ahead_take(f, uid, &len);
+  if (v != NULL)
+    f->ahead_last = uid;
+  else
+    v = read_cache(f, uid, &len);
+  *len_r = (size_t)len;
+  return v;
+}
+
+sc_msginfo *sc_folder_cache_get(sc_folder *f, uint32_t uid, GError **error) {
+  size_t len;
+  uint32_t got;
+  void *v = sc_folder_cache_raw(f, uid, &len);
+  sc_msginfo *info = v != NULL ? sc_msginfo_decode(v, len, &got) : NULL;
+  free(v);
+  if (info != NULL && got == uid)
+    return info;
+  sc_msginfo_free(&info);
   /* not cached (or damaged): parse the file */
   int fd = sc_folder_open_msg(f, uid, error);
   if (fd < 0)

@@ -173,6 +173,9 @@ bool sc_folder_adopt(sc_folder *f, uint32_t *count_r, uint64_t *bytes_r,
 
 /* Readers (mu). */
 const sc_rec *sc_folder_find(sc_folder *f, uint32_t uid, guint *index_r);
+/* sc_folder_cache_raw - the encoded cache record of UID (malloc'd, the
+ * caller frees it), or NULL when the cache lacks it */
+void *sc_folder_cache_raw(sc_folder *f, uint32_t uid, size_t *len_r);
 /* sc_folder_cache_get - the cache record of UID (the message file is
  * parsed when the cache lacks it) */
 struct sc_msginfo *sc_folder_cache_get(sc_folder *f, uint32_t uid,

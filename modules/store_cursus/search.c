@@ -33,6 +33,9 @@ typedef struct sctx {
   const sc_rec *r;
   sc_msginfo *info;
   bool info_tried;
+  void *raw;               /* its encoded cache record, for the header */
+  size_t raw_len;
+  bool raw_tried;
   GError *error;
 } sctx;
 
@@ -141,7 +144,15 @@ static sc_msginfo *info_of(sctx *c) {
   if (!c->info_tried) {
     c->info_tried = true;
     GError *err = NULL;
-    c->info = sc_folder_cache_get(c->box->f, c->r->uid, &err);
+    uint32_t got = 0;
+    if (c->raw != NULL) {
+      /* the record the header came from */
+      c->info = sc_msginfo_decode(c->raw, c->raw_len, &got);
+      if (c->info != NULL && got != c->r->uid)
+        sc_msginfo_free(&c->info);
+    }
+    if (c->info == NULL)
+      c->info = sc_folder_cache_get(c->box->f, c->r->uid, &err);
     if (c->info == NULL && c->error == NULL)
       c->error = err;
     else
@@ -306,8 +317,20 @@ static bool hdr_cb(void *ctx, const char *name, size_t nlen,
 
 /* header_block - the message header (from the cache when complete) */
 static const char *header_block(sctx *c, size_t *len_r, GByteArray **own) {
-  sc_msginfo *info = info_of(c);
   *own = NULL;
+  if (!c->info_tried && !c->raw_tried) {
+    /* the header alone, without decoding the whole record */
+    c->raw_tried = true;
+    c->raw = sc_folder_cache_raw(c->box->f, c->r->uid, &c->raw_len);
+  }
+  const char *h;
+  bool truncated;
+  if (c->raw != NULL &&
+      sc_msginfo_peek(c->raw, c->raw_len, c->r->uid,
+                      CURSUS_STORE_FIELD_HEADER, &h, len_r, &truncated) &&
+      !truncated)
+    return h;
+  sc_msginfo *info = info_of(c);
   if (info == NULL)
     return NULL;
   if (!info->header_truncated) {
@@ -531,6 +554,9 @@ int sc_op_mailbox_search(cursus_store_mailbox *box,
     }
     sc_msginfo_free(&c.info);
     c.info_tried = false;
+    free(c.raw);
+    c.raw = NULL;
+    c.raw_tried = false;
     if (c.error != NULL) {
       /* a message whose file vanished just does not match */
       g_clear_error(&c.error);
