@@ -75,6 +75,8 @@ libcursus_core_la_SOURCES = \
 	core/jobs/notice.c core/jobs/notice.h \
 	core/jobs/dequeue.c core/jobs/dequeue.h \
 	core/jobs/qcache.c core/jobs/qcache.h \
+	core/jobs/jpolicy.c core/jobs/jpolicy.h \
+	core/jobs/hdrfield.c core/jobs/hdrfield.h \
 	core/jobs/jobctl.c core/jobs/jobctl.h \
 	core/store/store.c core/store/store.h \
 	core/store/account.c core/store/account.h \

@@ -140,6 +140,7 @@ static void open_channel(const char *channel) {
   js.dq.ch = ch;
   js.dq.mod = m;
   js.dq.chan_data = chan_data;
+  jpolicy_read(cfg, ch, &js.dq.pol);
 }
 
 int cmd_channel_job(cmd_ctx *ctx) {

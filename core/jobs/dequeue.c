@@ -4,6 +4,7 @@
 #include "build-config.h"
 #include "dequeue.h"
 #include "mta/msglog.h"
+#include "hdrfield.h"
 #include "notice.h"
 #include "module/host.h"
 #include "queue/hostq.h"
@@ -153,9 +154,26 @@ static bool notices_due(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
   return true;
 }
 
+/* deferred_until - on a `deferred` channel, the Deferred-delivery: time
+ * of Q when it is still to come, else 0 */
+static int64_t deferred_until(const dequeue_ctx *dq, const qmsg *q) {
+  static const char *const which[] = {"deferred", "nodeferred", NULL};
+  const char *mode = dq->ch != NULL ? cnf_channel_last_of(dq->ch, which) : NULL;
+  if (mode == NULL || strcmp(mode, "deferred") != 0)
+    return 0;
+  char *value = NULL;
+  int64_t t = 0;
+  if (hdrfield_get(q, "Deferred-delivery", &value) == CURSUS_OK &&
+      !hdrfield_date(value, &t))
+    log_warning("%s: Deferred-delivery: \"%.80s\" is not a date; ignored",
+                q->path, value);
+  g_free(value);
+  return t > now_s() ? t : 0;
+}
+
 /* finish - send the notices owed, then delete or reschedule */
 static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
-                   jobproto_result *res) {
+                   cursus_priority prio, jobproto_result *res) {
   char *error = NULL;
   if (qmsg_sync(q, &error) != CURSUS_OK) {
     res->outcome = JOB_ERROR;
@@ -190,7 +208,7 @@ static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
   }
   unsigned attempts = q->env->attempts + 1;
   int64_t now = now_s();
-  int64_t next = now + sched_backoff(dq->ch, q->env->priority, attempts);
+  int64_t next = now + sched_backoff(dq->ch, prio, attempts);
   /* wake up in time for the next notice or the return */
   int64_t arrival = q->env->arrival_us / G_USEC_PER_SEC;
   for (unsigned k = 0; k < sn->count; k++)
@@ -234,12 +252,28 @@ void dequeue_one(dequeue_ctx *dq, const char *rel_path,
     qmsg_close(&q);
     return;
   }
+  int64_t until = deferred_until(dq, q);
+  if (until > 0) {
+    /* not an attempt: the retry time is kept for a restarted controller */
+    if (qmsg_reschedule(q, q->env->attempts, until, &error) != CURSUS_OK) {
+      res->outcome = JOB_ERROR;
+      g_strlcpy(res->text, error, sizeof(res->text));
+      g_free(error);
+    } else {
+      res->outcome = JOB_WAITING;
+      res->next_retry = until;
+    }
+    qmsg_close(&q);
+    return;
+  }
+  cursus_priority prio =
+      jpolicy_priority(&dq->pol, q->env->priority, q->env->size, NULL);
   sched_notices sn;
-  sched_get_notices(dq->cfg, dq->ch, q->env->priority, &sn);
+  sched_get_notices(dq->cfg, dq->ch, prio, &sn);
   int64_t age = now_s() - q->env->arrival_us / G_USEC_PER_SEC;
   if (qenv_pending(q->env) > 0 && notices_due(dq, q, &sn, age))
     call_module(dq, q);
-  finish(dq, q, &sn, res);
+  finish(dq, q, &sn, prio, res);
   qmsg_close(&q);
 }
 
@@ -251,7 +285,11 @@ int64_t dequeue_reschedule(const config *cfg, const char *rel_path) {
   if (qmsg_open(path, true, &q, &error) == CURSUS_OK) {
     const cnf_channel *ch = imtacnf_channel(cfg->imta, q->env->channel);
     unsigned attempts = q->env->attempts + 1;
-    next = now_s() + sched_backoff(ch, q->env->priority, attempts);
+    jpolicy pol;
+    jpolicy_read(cfg, ch, &pol);
+    cursus_priority prio =
+        jpolicy_priority(&pol, q->env->priority, q->env->size, NULL);
+    next = now_s() + sched_backoff(ch, prio, attempts);
     if (qmsg_reschedule(q, attempts, next, &error) != CURSUS_OK) {
       log_error("%s", error);
       g_free(error);

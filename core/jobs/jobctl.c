@@ -61,6 +61,8 @@ static void list(jobctl *ctl, const char *channel, GString *out) {
                            e->path, e->chan->name, (int)e->priority, e->attempts,
                            e->next_retry, e->held, e->busy, e->size, e->arrival);
   }
+  if (ctl->qc->left_on_disk)
+    g_string_append(out, "+disk\n");
 }
 
 static void counters(jobctl *ctl, GString *out) {
@@ -78,6 +80,8 @@ static void counters(jobctl *ctl, GString *out) {
                            c->name, c->count, ready, delayed, c->held, c->busy,
                            c->enqueued, c->done, c->deferred, c->errors);
   }
+  if (ctl->qc->left_on_disk)
+    g_string_append(out, "+disk\n");
 }
 
 unsigned jobctl_retry(qcache *qc, const char *target) {

@@ -231,7 +231,9 @@ static int qm_list(qm_ctx *q, int argc, char **argv) {
   }
   unsigned shown = 0;
   int64_t now = now_s();
+  bool on_disk = false;
   for (guint i = 0; i < lines->len; i++) {
+    on_disk |= g_str_equal(lines->pdata[i], "+disk");
     char **f = g_strsplit(lines->pdata[i], " ", 0);
     if (g_strv_length(f) < 9) {
       g_strfreev(f);
@@ -254,6 +256,8 @@ static int qm_list(qm_ctx *q, int argc, char **argv) {
     g_strfreev(f);
   }
   printf("%u message(s)%s\n", shown, q->running ? "" : " (job controller not running)");
+  if (on_disk)
+    printf("more wait on disk: the job controller's cache is full (MAX_MESSAGES)\n");
   g_ptr_array_free(lines, TRUE);
   return 0;
 }
@@ -420,6 +424,8 @@ static int qm_table(qm_ctx *q, const char *what) {
            "READY", "DELAYED", "HELD", "BUSY", "ENQUEUED", "DONE",
            "DEFERRED", "ERRORS");
   for (guint i = 0; i < l->len; i++) {
+    if (g_str_equal(l->pdata[i], "+disk"))
+      printf("more wait on disk: the job controller's cache is full (MAX_MESSAGES)\n");
     char **f = g_strsplit(l->pdata[i], " ", 0);
     if (g_str_equal(what, "JOBS") && g_strv_length(f) >= 7)
       printf("%-8s %-14s %-10s %8s %9s %8s %8s\n", f[0], f[1], f[2], f[3],
@@ -582,7 +588,9 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       qwrite_job *job = g_new0(qwrite_job, 1);
       job->body = b;
       job->copies = g_ptr_array_new_with_free_func(qcopy_free);
-      g_ptr_array_add(job->copies, qcopy_new(channel, subdirs, name, env, prio));
+      qcopy *copy = qcopy_new(channel, subdirs, name, env, prio);
+      copy->rcpts = (unsigned)(argc - i - 2);
+      g_ptr_array_add(job->copies, copy);
       g_free(name);
       g_ptr_array_add(jobs, job);
     }

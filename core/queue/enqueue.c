@@ -734,9 +734,10 @@ static bool build_copies(enqueue *e) {
         g_ptr_array_add(part, g->pdata[k]);
       char name[QUEUE_NAME_MAX + 1];
       snprintf(name, sizeof(name), "%s.%02u", e->id, ++n);
-      g_ptr_array_add(e->job.copies,
-                      qcopy_new(first->t->channel, queue_channel_subdirs(ch),
-                                name, envelope_for(e, part), e->scan.priority));
+      qcopy *c = qcopy_new(first->t->channel, queue_channel_subdirs(ch),
+                           name, envelope_for(e, part), e->scan.priority);
+      c->rcpts = part->len;
+      g_ptr_array_add(e->job.copies, c);
       g_ptr_array_add(e->copy_entries, part);
     }
     g_ptr_array_free(g, TRUE);
