@@ -117,7 +117,7 @@ static void configure(jc_chan *c) {
   const char *name = c->qc->name;
   c->ch = imtacnf_channel(cfg->imta, name);
   c->runnable = c->ch != NULL && config_channel_module(cfg, c->ch) != NULL &&
-                !cnf_channel_has(c->ch, "slave");
+                !config_channel_slave(c->ch);
   const cnf_kw *pk = c->ch != NULL ? cnf_channel_kw(c->ch, "pool") : NULL;
   jobc_pool *jp = pk != NULL && pk->values->len > 0
                       ? jobccnf_pool(cfg->jobc, pk->values->pdata[0])

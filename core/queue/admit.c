@@ -259,8 +259,8 @@ char *admit_switch_channel(const char *channel, const char *client_ip,
   const mtacfg *m = cfg != NULL ? mtacfg_of(cfg) : NULL;
   const cnf_channel *cur = m != NULL ? mtacfg_channel(m, channel) : NULL;
   char *out = NULL;
-  if (cur != NULL && cnf_channel_has(cur, "switchchannel") &&
-      !cnf_channel_has(cur, "noswitchchannel")) {
+  if (cur != NULL &&
+      cnf_channel_flag(cur, "switchchannel", "noswitchchannel", false)) {
     const char *names[2] = {client_ip, client_host};
     for (int i = 0; i < 2 && out == NULL; i++) {
       if (names[i] == NULL || *names[i] == '\0')
@@ -270,7 +270,7 @@ char *admit_switch_channel(const char *channel, const char *client_ip,
       const cnf_channel *to = switch_target(m, cur, addr);
       /* never to the local channel: no SMTP session comes from it */
       if (to != NULL && to != cur && to != mtacfg_local_channel(m) &&
-          !cnf_channel_has(to, "noswitchchannel"))
+          cnf_channel_flag(to, "allowswitchchannel", "noswitchchannel", true))
         out = g_strdup(to->name);
       g_free(addr);
     }
