@@ -533,6 +533,10 @@ static int refuse_rcpt(enqueue *e, const char *address, cursus_reply *r,
   return status_of(code);
 }
 
+static int accept_targets(enqueue *e, const char *address, unsigned notify,
+                          const char *orcpt, GPtrArray *targets,
+                          admit_reply *arp, cursus_reply *r);
+
 int enqueue_rcpt(enqueue *e, const char *address, unsigned notify,
                  const char *orcpt, cursus_reply *r) {
   const cnf_channel *src = channel(e, e->source);
@@ -554,6 +558,40 @@ int enqueue_rcpt(enqueue *e, const char *address, unsigned notify,
     g_ptr_array_free(targets, TRUE);
     return rc;
   }
+  return accept_targets(e, address, notify, orcpt, targets, &ar, r);
+}
+
+int enqueue_rcpt_routed(enqueue *e, const char *address, unsigned notify,
+                        const char *orcpt, const cursus_route *routes,
+                        size_t n, cursus_reply *r) {
+  const cnf_channel *src = channel(e, e->source);
+  e->presented++;
+  long long limit = cnf_channel_int(src, "recipientlimit", 0);
+  if (limit > 0 && e->accepted >= (unsigned long long)limit)
+    return refuse_rcpt(e, address, r, 452, 0, "4.5.3 Too many recipients");
+  if (n == 0)
+    return refuse_rcpt(e, address, r, 550, 0,
+                       "5.1.1 the address resolves to no recipient");
+  GPtrArray *targets = g_ptr_array_new_with_free_func(admit_target_free);
+  for (size_t i = 0; i < n; i++) {
+    admit_target *t = g_new0(admit_target, 1);
+    t->address = g_strdup(routes[i].address);
+    t->channel = g_strdup(routes[i].channel);
+    t->host = dup_or_null(routes[i].host);
+    t->errors_to = dup_or_null(routes[i].errors_to);
+    g_ptr_array_add(targets, t);
+  }
+  admit_reply ar = {0};
+  return accept_targets(e, address, notify, orcpt, targets, &ar, r);
+}
+
+/* accept_targets - ADDRESS goes to TARGETS (taken), after the size and
+ * content filter checks */
+static int accept_targets(enqueue *e, const char *address, unsigned notify,
+                          const char *orcpt, GPtrArray *targets,
+                          admit_reply *arp, cursus_reply *r) {
+  admit_reply ar = *arp;
+  int rc = CURSUS_OK;
   /* the declared size against each destination channel */
   for (guint i = 0; i < targets->len && e->declared > 0; i++) {
     admit_target *t = targets->pdata[i];
