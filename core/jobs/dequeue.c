@@ -77,24 +77,24 @@ static void fail_pending(dequeue_ctx *dq, qmsg *q, const char *code,
  * result is in the file as the module reports it (hostq.h) */
 static void call_module(dequeue_ctx *dq, qmsg *q) {
   GArray *pending = g_array_new(FALSE, FALSE, sizeof(unsigned));
-  GArray *before = g_array_new(FALSE, FALSE, sizeof(int64_t));
+  GArray *before = g_array_new(FALSE, FALSE, sizeof(unsigned));
   for (guint i = 0; i < q->env->rcpts->len; i++) {
     const qrcpt *r = q->env->rcpts->pdata[i];
     if (r->state == QSTATE_PENDING) {
       g_array_append_val(pending, i);
-      g_array_append_val(before, r->when);
+      g_array_append_val(before, r->results);
     }
   }
   cursus_message *m = hostq_message_new(q);
   const char *error = NULL;
-  int64_t started = now_s();
   int rc = dq->mod->desc->channel->deliver(dq->chan_data, m, &error);
   const cursus_queue_ops *ops = host_table()->queue;
   for (guint k = 0; k < pending->len; k++) {
     unsigned idx = g_array_index(pending, unsigned, k);
     const qrcpt *r = q->env->rcpts->pdata[idx];
-    bool reported = r->state != QSTATE_PENDING ||
-                    (r->when >= started && r->when != g_array_index(before, int64_t, k));
+    /* a result recorded during this call, even a deferral in the same
+     * second as the previous attempt's */
+    bool reported = r->results != g_array_index(before, unsigned, k);
     if (!reported) {
       /* no result from the module: the call's own result stands */
       cursus_result res = {

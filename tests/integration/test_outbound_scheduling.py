@@ -11,7 +11,7 @@ import time
 import pytest
 
 from peers import SmtpSink
-from test_outbound import conf, imta, inject, peers, queued, wait_empty  # noqa: F401 (fixture)
+from test_outbound import conf, imta, inject, mail_log, peers, queued, wait_empty  # noqa: F401 (fixture)
 
 
 def sink_and_server(cursus, peers, keywords, jobc=""):
@@ -173,3 +173,21 @@ def test_max_messages_leaves_the_newest_on_disk_until_room_frees(cursus, peers):
         (len(sink.messages()), queued(srv))
     assert "taken in from disk" in srv.log()
     assert srv.wait_until(lambda: queued(srv) == [], timeout=10)
+
+
+def test_results_in_the_same_second_are_told_apart(cursus, peers):
+    # attempts forced back to back often fall in the same second: each
+    # still records the peer's own answer, never "no result"
+    sink = peers(SmtpSink, "-r", "RCPT")
+    srv = cursus(conf_extra=conf(), imta=imta(
+        'tcp_local smtp daemon 127.0.0.1 port %d notls logging backoff "PT1H"\n'
+        'tcp-daemon' % sink.port))
+    srv.start()
+    inject(srv, "tcp_local", "alice@example.org", "bob@example.com")
+    for n in range(1, 7):
+        assert srv.wait_until(lambda: mail_log(srv).count(" Q ") >= n, timeout=10)
+        srv.cursus("qm", "retry", "tcp_local")
+    q_lines = [l for l in mail_log(srv).splitlines() if " Q " in l]
+    assert len(q_lines) >= 6
+    for line in q_lines:
+        assert "gave no result" not in line and "said: 4" in line, line
