@@ -22,6 +22,7 @@
 #include "jobs/jobproto.h"
 #include "jobs/jpolicy.h"
 #include "jobs/qcache.h"
+#include "jobs/qcounters.h"
 #include "main/commands.h"
 #include "queue/qnotify.h"
 #include "queue/queue.h"
@@ -82,6 +83,9 @@ typedef struct jc_state {
   int64_t wake_at;
   jobctl *ctl;
   bool stopping;
+  char *counters_path;
+  uint64_t counters_saved; /* qcounters_sum when last saved */
+  uint64_t counters_saved_ms;
 } jc_state;
 
 static jc_state jc;
@@ -472,6 +476,23 @@ static void schedule_wake(void) {
   ev_timer_reset(jc.wake_timer, (uint64_t)MAX(ms, 10));
 }
 
+/* save_counters - write the counters when they changed (FORCE: now,
+ * else at most every few seconds) */
+static void save_counters(bool force) {
+  uint64_t sum = qcounters_sum(jc.qc);
+  if (sum == jc.counters_saved ||
+      (!force && now_ms() - jc.counters_saved_ms < 5000))
+    return;
+  char *error = NULL;
+  if (qcounters_save(jc.qc, jc.counters_path, &error) != CURSUS_OK) {
+    log_warning("counters not saved: %s", error);
+    g_free(error);
+    return;
+  }
+  jc.counters_saved = sum;
+  jc.counters_saved_ms = now_ms();
+}
+
 /* on_housekeeping - hung jobs, idle jobs, warm jobs */
 static void on_housekeeping(ev_timer *t, void *data) {
   uint64_t now = now_ms();
@@ -508,6 +529,7 @@ static void on_housekeeping(ev_timer *t, void *data) {
     while (c->min_jobs > live_jobs(c) && can_start(c) && job_start(c) != NULL)
       ;
   }
+  save_counters(false);
   ev_timer_reset(jc.house_timer, HOUSEKEEPING_MS);
 }
 
@@ -659,6 +681,7 @@ static void on_stop(daemon_ctx *d) {
 
 /* after_control - a control request changed the cache */
 static void after_control(void *data) {
+  save_counters(true);
   schedule_wake();
   dispatch_all();
 }
@@ -689,6 +712,13 @@ int cmd_job_controller(cmd_ctx *ctx) {
   if (jc.notify_fd < 0)
     log_fatal("%s", error);
   queue_clean_tmp(d.cfg->queue_dir);
+  jc.counters_path = qcounters_path(d.cfg->state_dir);
+  if (qcounters_load(jc.qc, jc.counters_path, &error) != CURSUS_OK) {
+    log_warning("counters start from zero: %s", error);
+    g_free(error);
+    error = NULL;
+  }
+  jc.counters_saved = qcounters_sum(jc.qc);
   uint64_t t0 = now_ms();
   unsigned n = qcache_rebuild(jc.qc, d.cfg->queue_dir,
                               d.cfg->jobc->rebuild_parallel_channel);
@@ -720,6 +750,8 @@ int cmd_job_controller(cmd_ctx *ctx) {
     ev_loop_run_once(d.loop, 100);
     on_child(&d);
   }
+  save_counters(true);
+  g_free(jc.counters_path);
   jobctl_close(&jc.ctl);
   GHashTableIter it;
   gpointer v;

@@ -3,6 +3,7 @@
  */
 #include "build-config.h"
 #include "jobctl.h"
+#include "qcounters.h"
 #include "config/config.h"
 #include "util/log.h"
 
@@ -133,6 +134,9 @@ static void answer(jobctl *ctl, char *line, GString *out) {
     ctl->jobs(out);
   } else if (g_ascii_strcasecmp(cmd, "COUNTERS") == 0) {
     counters(ctl, out);
+  } else if (g_ascii_strcasecmp(cmd, "CLEAR") == 0) {
+    g_string_append_printf(out, "%u\n", qcounters_clear(ctl->qc, arg));
+    changed = true;
   } else if (g_ascii_strcasecmp(cmd, "RETRY") == 0 && arg != NULL) {
     g_string_append_printf(out, "%u\n", jobctl_retry(ctl->qc, arg));
     changed = true;

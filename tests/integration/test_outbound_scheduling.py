@@ -175,14 +175,21 @@ def test_max_messages_leaves_the_newest_on_disk_until_room_frees(cursus, peers):
     assert srv.wait_until(lambda: queued(srv) == [], timeout=10)
 
 
-def test_results_in_the_same_second_are_told_apart(cursus, peers):
-    # attempts forced back to back often fall in the same second: each
-    # still records the peer's own answer, never "no result"
+def deferring_server(cursus, peers):
+    """A started server whose tcp_local peer answers RCPT with 4xx (until
+    sink.restart()), retrying after an hour unless told; (srv, sink)."""
     sink = peers(SmtpSink, "-r", "RCPT")
     srv = cursus(conf_extra=conf(), imta=imta(
         'tcp_local smtp daemon 127.0.0.1 port %d notls logging backoff "PT1H"\n'
         'tcp-daemon' % sink.port))
     srv.start()
+    return srv, sink
+
+
+def test_results_in_the_same_second_are_told_apart(cursus, peers):
+    # attempts forced back to back often fall in the same second: each
+    # still records the peer's own answer, never "no result"
+    srv, sink = deferring_server(cursus, peers)
     inject(srv, "tcp_local", "alice@example.org", "bob@example.com")
     for n in range(1, 7):
         assert srv.wait_until(lambda: mail_log(srv).count(" Q ") >= n, timeout=10)
