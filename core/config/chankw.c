@@ -51,8 +51,8 @@ const cursus_keyword core_channel_keywords[] = {
     DUR("after", "wait this long before the first delivery attempt"),
     FLAG("deferred", "honour Deferred-delivery: header fields"),
     FLAG("nodeferred", "ignore Deferred-delivery: (default)"),
-    INT("expandlimit", "defer expansion of messages with more recipients (accepted for compatibility; no effect)"),
-    CHAN("expandchannel", "channel that performs deferred expansion (accepted for compatibility; no effect)"),
+    INT("expandlimit", "messages from this channel with more recipients are expanded off-line"),
+    CHAN("expandchannel", "channel that performs deferred expansion (default reprocess)"),
     INT("holdlimit", "hold messages with more than N recipients"),
 
     /* retries and notices */

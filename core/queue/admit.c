@@ -177,7 +177,8 @@ int admit_recipient(const admit_session *s, const char *sender_rw,
   const char *from = sender_rw != NULL ? sender_rw : s->sender;
   resolve_params rp = {.source_channel = s->source_channel,
                        .sender = from,
-                       .auth_user = s->auth_user};
+                       .auth_user = s->auth_user,
+                       .flags = s->no_expand ? RESOLVE_NO_EXPAND : 0};
   resolve_result res;
   resolve_result_init(&res);
   int rc = resolve_recipient(address, &rp, &res);

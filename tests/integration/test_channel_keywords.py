@@ -35,6 +35,7 @@ INTERPRETED = {
     "addrsperfile": (ENQ, None), "single": (ENQ, None),
     "single_sys": (ENQ, None), "multiple": (ENQ, None),
     "holdlimit": (ENQ, None),
+    "expandlimit": (ENQ, None), "expandchannel": (ENQ, None),
     "subdirs": (QCONF, None),
     "deferred": ("core/jobs/dequeue.c", None),
     "nodeferred": ("core/jobs/dequeue.c", None),

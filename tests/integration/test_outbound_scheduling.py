@@ -5,6 +5,7 @@ drops (`urgentblocklimit` ...), `after`, `deferred` with Deferred-delivery:,
 and `filesperjob`/`addrsperjob` starting more jobs.  Real SMTP in (the
 dispatcher's SMTP server), real SMTP out to Postfix's smtp-sink."""
 import email.utils
+import re
 import smtplib
 import time
 
@@ -198,3 +199,30 @@ def test_results_in_the_same_second_are_told_apart(cursus, peers):
     assert len(q_lines) >= 6
     for line in q_lines:
         assert "gave no result" not in line and "said: 4" in line, line
+
+
+def test_expandlimit_defers_expansion_to_the_reprocess_channel(cursus, peers):
+    sink = peers(SmtpSink)
+    srv = cursus(services={"SMTP": {"PROTOCOL": "smtp", "CHANNEL": "tcp_intranet"}},
+                 conf_extra=conf(), imta=imta(
+                     "tcp_local smtp daemon 127.0.0.1 port %d notls logging\n"
+                     "tcp-daemon" % sink.port,
+                     "tcp_intranet slave logging expandlimit 2\ntcp_intranet-daemon",
+                     "reprocess logging\nreprocess-daemon"),
+                 jobc="[POOL=DEFAULT]\nJOB_LIMIT=4\n")
+    srv.start()
+    with smtplib.SMTP("127.0.0.1", srv.port("SMTP"), timeout=10) as s:
+        # within the limit: expanded and routed at once
+        assert s.sendmail("alice@example.org", ["a@example.com", "b@example.com"],
+                          "Subject: two\r\n\r\nx\r\n") == {}
+        # beyond it: queued as given to the reprocess channel
+        assert s.sendmail("alice@example.org",
+                          ["c@example.com", "d@example.com", "e@example.com"],
+                          "Subject: three\r\n\r\nx\r\n") == {}
+    assert srv.wait_until(lambda: len(sink.messages()) == 2, timeout=15)
+    log = mail_log(srv)
+    assert len(re.findall(r" tcp_intranet reprocess E", log)) == 3, log
+    assert not re.search(r" tcp_intranet reprocess E\S* .*[ab]@example.com", log)
+    three = [m for m in sink.messages() if b"Subject: three" in m][0]
+    for r in (b"c@", b"d@", b"e@"):
+        assert r in three
