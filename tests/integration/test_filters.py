@@ -334,7 +334,7 @@ def test_docs_examples(cursus, milter, tmp_path):
     subprocess.run(["make", "-s", "-C", tag, "CURSUS_SDK_CFLAGS=-I%s" %
                     os.path.join(SRCDIR, "sdk", "include")], check=True)
     for conf, lines in examples:
-        srv = make_mta(lambda **kw: cursus(module_path_extra=[tag], **kw),
+        srv = make_mta(cursus, module_path_extra=[tag],
                        imta=imta_with_lines(lines), conf_extra=conf,
                        start=False)
         r = srv.cursus("config", "check")

@@ -34,7 +34,7 @@ def test_example_filter(cursus, tmp_path):
     moddir = build_example(tmp_path)
     imta = shipped("imta.cnf").replace(
         "\ntcp_local smtp mx", "\ntcp_local smtp mx contentfilter tag")
-    srv = make_mta(lambda **kw: cursus(module_path_extra=[moddir], **kw),
+    srv = make_mta(cursus, module_path_extra=[moddir],
                    imta=imta, conf_extra=(
                        "[contentfilter tag]\nmodule = filter_tag\n"
                        "header = X-Checked-By\nmax_size = 2K\n"
