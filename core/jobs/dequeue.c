@@ -171,10 +171,29 @@ static int64_t deferred_until(const dequeue_ctx *dq, const qmsg *q) {
   return t > now_s() ? t : 0;
 }
 
+/* remove_done - the message is settled: its file goes */
+static void remove_done(qmsg *q, jobproto_result *res) {
+  if (unlink(q->path) < 0 && errno != ENOENT) {
+    res->outcome = JOB_ERROR;
+    g_snprintf(res->text, sizeof(res->text), "unlink: %s", g_strerror(errno));
+    return;
+  }
+  res->outcome = JOB_DONE;
+}
+
 /* finish - send the notices owed, then delete or reschedule */
 static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
                    cursus_priority prio, jobproto_result *res) {
   char *error = NULL;
+  if (qenv_pending(q->env) == 0 && !notice_owed(q->env)) {
+    /* every recipient delivered, nobody to tell: the file goes at once.
+     * Its results need no fsync first: a killed job leaves them in the
+     * page cache; only a crash of the system before the next journal
+     * commit can bring the file back, and then its mail is delivered a
+     * second time, never lost */
+    remove_done(q, res);
+    return;
+  }
   if (qmsg_sync(q, &error) != CURSUS_OK) {
     res->outcome = JOB_ERROR;
     g_strlcpy(res->text, error, sizeof(res->text));
@@ -197,13 +216,7 @@ static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
   if (qenv_pending(q->env) == 0) {
     /* every result is on disk: should the unlink be lost in a crash,
      * the file comes back with nothing left to do and is removed then */
-    if (unlink(q->path) < 0 && errno != ENOENT) {
-      res->outcome = JOB_ERROR;
-      g_snprintf(res->text, sizeof(res->text), "unlink: %s",
-                 g_strerror(errno));
-      return;
-    }
-    res->outcome = JOB_DONE;
+    remove_done(q, res);
     return;
   }
   unsigned attempts = q->env->attempts + 1;

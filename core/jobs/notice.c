@@ -44,6 +44,15 @@ static bool selected(const qrcpt *r, dsn_kind kind) {
   return false;
 }
 
+bool notice_owed(const qenv *env) {
+  for (guint i = 0; i < env->rcpts->len; i++) {
+    const qrcpt *r = env->rcpts->pdata[i];
+    if (selected(r, DSN_FAILURE) || selected(r, DSN_SUCCESS))
+      return true;
+  }
+  return false;
+}
+
 /* postmaster_policy - whether the postmaster gets a copy: 's' always,
  * 'c' unless the sender is null (then the notice itself), 'e' only what
  * cannot be returned, 'n' never */
