@@ -75,6 +75,9 @@ libcursus_core_la_SOURCES = \
 	core/jobs/notice.c core/jobs/notice.h \
 	core/jobs/dequeue.c core/jobs/dequeue.h \
 	core/jobs/qcache.c core/jobs/qcache.h \
+	core/jobs/jpolicy.c core/jobs/jpolicy.h \
+	core/jobs/hdrfield.c core/jobs/hdrfield.h \
+	core/jobs/qcounters.c core/jobs/qcounters.h \
 	core/jobs/jobctl.c core/jobs/jobctl.h \
 	core/store/store.c core/store/store.h \
 	core/store/account.c core/store/account.h \
@@ -105,7 +108,7 @@ cursus_SOURCES = \
 	core/daemon/handoff.c core/daemon/handoff.h \
 	core/daemon/job_controller.c \
 	core/daemon/channel_job.c \
-	core/main/cmd_qm.c \
+	core/main/cmd_qm.c core/main/qm.h core/main/qm_tools.c \
 	core/daemon/stored.c
 cursus_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS)
 cursus_LDADD = libcursus-core.la $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS)

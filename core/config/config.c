@@ -134,6 +134,12 @@ static module *use_module(config *cfg, const char *name, uint32_t kind,
   return m;
 }
 
+bool config_channel_slave(const cnf_channel *ch) {
+  static const char *const kinds[] = {"master", "slave", "bidirectional", NULL};
+  const char *k = cnf_channel_last_of(ch, kinds);
+  return k != NULL && strcmp(k, "slave") == 0;
+}
+
 module *config_channel_module(const config *cfg, const cnf_channel *ch) {
   return ch->module != NULL ? modreg_find(cfg->mods, ch->module) : NULL;
 }
@@ -155,7 +161,7 @@ static void check_channels(config *cfg, diag *d) {
           jobccnf_channel_str(cfg->jobc, ch->name, "MASTER_COMMAND", NULL);
       m = use_module(cfg, name, CURSUS_KIND_CHANNEL, what, cfg->jobc->of->path,
                      0, d);
-    } else if (cnf_channel_has(ch, "slave")) {
+    } else if (config_channel_slave(ch)) {
       /* receives only: no master program, whatever its name */
     } else {
       for (guint k = 0; k < ch->keywords->len && m == NULL; k++) {
@@ -169,7 +175,7 @@ static void check_channels(config *cfg, diag *d) {
     }
     if (m != NULL)
       ch->module = g_strdup(m->desc->name);
-    else if (mk == NULL && i > 0 && !cnf_channel_has(ch, "slave"))
+    else if (mk == NULL && i > 0 && !config_channel_slave(ch))
       diag_warning(d, ch->file, ch->line,
                    "channel %s has no master program module: mail routed to "
                    "it stays queued (name one with `module NAME`, or mark the "

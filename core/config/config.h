@@ -83,6 +83,9 @@ void config_extension_set(config *cfg, const char *name, void *data,
 /* config_extension - the data attached under NAME, or NULL */
 void *config_extension(const config *cfg, const char *name);
 
+/* config_channel_slave - CH only receives: `slave` is the last of
+ * `master`, `slave` and `bidirectional` (the default) it names */
+bool config_channel_slave(const cnf_channel *ch);
 /* config_channel_module - the module serving CH's master side, or NULL */
 module *config_channel_module(const config *cfg, const cnf_channel *ch);
 

@@ -373,6 +373,13 @@ const char *cnf_channel_last_of(const cnf_channel *ch,
   return NULL;
 }
 
+bool cnf_channel_flag(const cnf_channel *ch, const char *on, const char *off,
+                      bool def) {
+  const char *const names[] = {on, off, NULL};
+  const char *last = cnf_channel_last_of(ch, names);
+  return last == NULL ? def : last == on;
+}
+
 long long cnf_channel_int(const cnf_channel *ch, const char *name,
                           long long def) {
   const cnf_kw *k = cnf_channel_kw(ch, name);

@@ -77,6 +77,11 @@ bool cnf_channel_has(const cnf_channel *ch, const char *name);
  * (e.g. {"immnonurgent", "immnormal", "immurgent"}), or NULL */
 const char *cnf_channel_last_of(const cnf_channel *ch,
                                 const char *const *names);
+/* cnf_channel_flag - a keyword and its opposite ("reverse" and
+ * "noreverse"): true when ON comes last, false when OFF does, DEF when
+ * neither is there */
+bool cnf_channel_flag(const cnf_channel *ch, const char *on, const char *off,
+                      bool def);
 /* cnf_channel_int - the first value of NAME as an integer, or DEF */
 long long cnf_channel_int(const cnf_channel *ch, const char *name,
                           long long def);

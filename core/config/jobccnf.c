@@ -28,6 +28,7 @@ static const opt_schema jobc_schema[] = {
     {"MIN_JOBS", CURSUS_VALUE_INTEGER, S, 0, 1000, "jobs kept running (warm) even when idle"},
     {"THREADS", CURSUS_VALUE_INTEGER, B, 1, 1000, "deliveries at once in one job (modules that allow it)"},
     {"DELIVERY_TIMEOUT", CURSUS_VALUE_DURATION, B, 0, 0, "a delivery taking longer means the job hangs: it is killed"},
+    {"PERIODIC_INTERVAL", CURSUS_VALUE_DURATION, B, 0, 0, "interval of the periodic runs of channels' waiting messages"},
     {"COMMAND", CURSUS_VALUE_STRING, G, 0, 0, "periodic job command"},
     {"TIME", CURSUS_VALUE_STRING, G, 0, 0, "periodic job schedule"},
     {NULL, 0, 0, 0, 0, NULL},

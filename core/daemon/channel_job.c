@@ -124,6 +124,13 @@ static void open_channel(const char *channel) {
   const cnf_channel *ch = imtacnf_channel(cfg->imta, channel);
   if (ch == NULL)
     log_fatal("channel %s is not defined in %s", channel, cfg->imta->path);
+  static const char *const debug[] = {"master_debug", "nomaster_debug", NULL};
+  const char *dbg = cnf_channel_last_of(ch, debug);
+  if (dbg != NULL && strcmp(dbg, "master_debug") == 0) {
+    /* the channel's master program says what it does, step by step */
+    log_set_level(CURSUS_LOG_DEBUG);
+    log_debug("channel %s: master_debug: debug output on", channel);
+  }
   module *m = config_channel_module(cfg, ch);
   if (m == NULL || m->desc->channel == NULL)
     log_fatal("channel %s has no master program module", channel);
@@ -140,6 +147,7 @@ static void open_channel(const char *channel) {
   js.dq.ch = ch;
   js.dq.mod = m;
   js.dq.chan_data = chan_data;
+  jpolicy_read(cfg, ch, &js.dq.pol);
 }
 
 int cmd_channel_job(cmd_ctx *ctx) {

@@ -20,7 +20,9 @@
 #include "jobs/dequeue.h"
 #include "jobs/jobctl.h"
 #include "jobs/jobproto.h"
+#include "jobs/jpolicy.h"
 #include "jobs/qcache.h"
+#include "jobs/qcounters.h"
 #include "main/commands.h"
 #include "queue/qnotify.h"
 #include "queue/queue.h"
@@ -51,6 +53,7 @@ typedef struct jc_chan {
   unsigned maxjobs, threaddepth, threads, min_jobs;
   int64_t idle_time_ms, max_life_age_ms, delivery_timeout_ms;
   unsigned max_life_conns;
+  jpolicy pol; /* priorities, immediacy, first attempt, job splitting */
   GPtrArray *jobs; /* of jc_job* */
 } jc_chan;
 
@@ -75,9 +78,14 @@ typedef struct jc_state {
   ev_timer *wake_timer;
   ev_timer *house_timer;
   ev_timer *synch_timer;
+  ev_timer *refill_timer; /* a rescan soon, for files waiting on disk */
+  bool refill_armed;
   int64_t wake_at;
   jobctl *ctl;
   bool stopping;
+  char *counters_path;
+  uint64_t counters_saved; /* qcounters_sum when last saved */
+  uint64_t counters_saved_ms;
 } jc_state;
 
 static jc_state jc;
@@ -86,6 +94,7 @@ static int64_t now_s(void) { return g_get_real_time() / G_USEC_PER_SEC; }
 static uint64_t now_ms(void) { return ev_monotonic_ms(); }
 
 static void dispatch(jc_chan *c);
+static void refill_soon(void);
 
 /* ------------------------------------------------------------ channels */
 
@@ -112,7 +121,7 @@ static void configure(jc_chan *c) {
   const char *name = c->qc->name;
   c->ch = imtacnf_channel(cfg->imta, name);
   c->runnable = c->ch != NULL && config_channel_module(cfg, c->ch) != NULL &&
-                !cnf_channel_has(c->ch, "slave");
+                !config_channel_slave(c->ch);
   const cnf_kw *pk = c->ch != NULL ? cnf_channel_kw(c->ch, "pool") : NULL;
   jobc_pool *jp = pk != NULL && pk->values->len > 0
                       ? jobccnf_pool(cfg->jobc, pk->values->pdata[0])
@@ -139,6 +148,7 @@ static void configure(jc_chan *c) {
       (unsigned)jobccnf_channel_int(cfg->jobc, name, "MAX_LIFE_CONNS", 0);
   c->delivery_timeout_ms =
       jobccnf_channel_int(cfg->jobc, name, "DELIVERY_TIMEOUT", 3600) * 1000;
+  jpolicy_read(cfg, c->ch, &c->pol);
 }
 
 /* chan_free - the controller's state of channel Q */
@@ -160,6 +170,21 @@ static jc_chan *chan_of(qc_chan *q) {
     configure(c);
   }
   return q->data;
+}
+
+/* admit - a message new to the cache: the priority it is scheduled with
+ * (size drops) and, before its first attempt, when that may be (`after`,
+ * periodic runs) */
+static void admit(qc_entry *e, void *data) {
+  jc_chan *c = chan_of(e->chan);
+  bool periodic = false;
+  e->priority = jpolicy_priority(&c->pol, e->priority, e->size, &periodic);
+  if (e->attempts > 0)
+    return;
+  int64_t now = now_s();
+  int64_t first = jpolicy_first_attempt(&c->pol, periodic, e->arrival, now);
+  if (first > now)
+    e->next_retry = MAX(e->next_retry, first);
 }
 
 /* ---------------------------------------------------------------- jobs */
@@ -237,6 +262,7 @@ static void job_forget(jc_job *j, const char *how) {
     c->qc->busy--;
     if (next == 0) {
       qcache_remove(jc.qc, e);
+      refill_soon();
       continue;
     }
     e->attempts++;
@@ -254,6 +280,17 @@ static void job_forget(jc_job *j, const char *how) {
 }
 
 static void schedule_wake(void);
+
+/* refill_soon - room freed while files wait on disk: take them in soon
+ * (once a tenth of the cache is free, so rescans stay rare) */
+static void refill_soon(void) {
+  unsigned max = jc.qc->max_messages;
+  if (!jc.qc->left_on_disk || jc.refill_armed ||
+      qcache_room(jc.qc) < MAX(max / 10, 1u))
+    return;
+  jc.refill_armed = true;
+  ev_timer_reset(jc.refill_timer, 200);
+}
 
 /* handle_result - a job finished a message */
 static void handle_result(jc_job *j, const jobproto_result *r) {
@@ -275,10 +312,14 @@ static void handle_result(jc_job *j, const jobproto_result *r) {
   case JOB_DONE:
     q->done++;
     qcache_remove(jc.qc, e);
+    refill_soon();
     return;
   case JOB_DEFERRED:
     q->deferred++;
     e->attempts++;
+    e->next_retry = r->next_retry;
+    break;
+  case JOB_WAITING:
     e->next_retry = r->next_retry;
     break;
   case JOB_HELD:
@@ -381,14 +422,23 @@ static unsigned live_jobs(const jc_chan *c) {
   return n;
 }
 
+/* backlog_deep - C's ready work calls for one more job besides its LIVE
+ * ones: more messages than threaddepth or filesperjob per job, or more
+ * recipients than addrsperjob per job */
+static bool backlog_deep(const jc_chan *c, unsigned live) {
+  uint64_t ready = qcache_ready_count(c->qc);
+  return ready > (uint64_t)c->threaddepth * live ||
+         (c->pol.filesperjob > 0 && ready > (uint64_t)c->pol.filesperjob * live) ||
+         (c->pol.addrsperjob > 0 &&
+          c->qc->ready_rcpts > (uint64_t)c->pol.addrsperjob * live);
+}
+
 static void dispatch(jc_chan *c) {
   if (!c->runnable || jc.stopping)
     return;
   while (qcache_ready_count(c->qc) > 0) {
     unsigned live = live_jobs(c);
-    /* one more job when the backlog is deeper than threaddepth per job */
-    if (can_start(c) &&
-        (live == 0 || qcache_ready_count(c->qc) > c->threaddepth * live))
+    if (can_start(c) && (live == 0 || backlog_deep(c, live)))
       if (job_start(c) == NULL)
         break;
     jc_job *j = pick_job(c);
@@ -424,6 +474,23 @@ static void schedule_wake(void) {
   jc.wake_at = next;
   int64_t ms = (next - now_s()) * 1000;
   ev_timer_reset(jc.wake_timer, (uint64_t)MAX(ms, 10));
+}
+
+/* save_counters - write the counters when they changed (FORCE: now,
+ * else at most every few seconds) */
+static void save_counters(bool force) {
+  uint64_t sum = qcounters_sum(jc.qc);
+  if (sum == jc.counters_saved ||
+      (!force && now_ms() - jc.counters_saved_ms < 5000))
+    return;
+  char *error = NULL;
+  if (qcounters_save(jc.qc, jc.counters_path, &error) != CURSUS_OK) {
+    log_warning("counters not saved: %s", error);
+    g_free(error);
+    return;
+  }
+  jc.counters_saved = sum;
+  jc.counters_saved_ms = now_ms();
 }
 
 /* on_housekeeping - hung jobs, idle jobs, warm jobs */
@@ -462,21 +529,49 @@ static void on_housekeeping(ev_timer *t, void *data) {
     while (c->min_jobs > live_jobs(c) && can_start(c) && job_start(c) != NULL)
       ;
   }
+  save_counters(false);
   ev_timer_reset(jc.house_timer, HOUSEKEEPING_MS);
+}
+
+/* rescan - read the queue directories for files the cache does not
+ * hold; returns how many it took in */
+static unsigned rescan(void) {
+  unsigned before = g_hash_table_size(jc.qc->entries);
+  qcache_rebuild(jc.qc, jc.d->cfg->queue_dir,
+                 jc.d->cfg->jobc->rebuild_parallel_channel);
+  unsigned after = g_hash_table_size(jc.qc->entries);
+  schedule_wake();
+  dispatch_all();
+  return after > before ? after - before : 0;
 }
 
 /* on_synch - read the queue directories again: files whose notification
  * was lost (the controller was down or stalled) are found */
 static void on_synch(ev_timer *t, void *data) {
-  unsigned before = g_hash_table_size(jc.qc->entries);
-  qcache_rebuild(jc.qc, jc.d->cfg->queue_dir,
-                 jc.d->cfg->jobc->rebuild_parallel_channel);
-  unsigned found = g_hash_table_size(jc.qc->entries) - before;
-  if (found > 0)
+  unsigned found = rescan();
+  if (found > 0 && !jc.qc->left_on_disk)
     log_notice("queue resynchronised: %u message(s) were not known", found);
-  schedule_wake();
-  dispatch_all();
   ev_timer_reset(jc.synch_timer, (uint64_t)MAX(jc.d->cfg->jobc->synch_time, 10u) * 1000);
+}
+
+/* on_refill - room has freed: the oldest files left on disk come in */
+static void on_refill(ev_timer *t, void *data) {
+  if (!jc.refill_armed)
+    return;
+  jc.refill_armed = false;
+  unsigned n = rescan();
+  log_info("queue cache: %u message(s) taken in from disk%s", n,
+           jc.qc->left_on_disk ? "; more wait there" : "");
+}
+
+/* note_full - say once per episode that the cache is full */
+static void note_full(void) {
+  static bool said;
+  if (jc.qc->left_on_disk && !said)
+    log_warning("queue cache full (MAX_MESSAGES=%u): newer messages wait on "
+                "disk until deliveries make room",
+                jc.qc->max_messages);
+  said = jc.qc->left_on_disk;
 }
 
 /* -------------------------------------------------------- notifications */
@@ -495,9 +590,17 @@ static void on_notify(ev_io *io, unsigned events, void *data) {
     if (m.type == QNOTIFY_NEW) {
       if (qcache_find(jc.qc, m.path) != NULL)
         continue;
+      qcache_chan(jc.qc, m.channel)->enqueued++;
       qc_entry *e = qcache_add(jc.qc, m.channel, m.path, m.priority, m.size);
-      e->chan->enqueued++;
+      if (e == NULL) { /* the cache is full: a rescan takes it in later */
+        note_full();
+        continue;
+      }
+      e->rcpts = MAX(m.rcpts, 1u);
+      qcache_admit(jc.qc, e);
       qcache_place(jc.qc, e, now_s());
+      if (e->delayed_iter != NULL) /* not due yet: the timer may be later */
+        schedule_wake();
       dispatch(chan_of(e->chan));
     } else if (m.type == QNOTIFY_RUN) {
       jobctl_retry(jc.qc, m.channel);
@@ -555,6 +658,7 @@ static void describe_jobs(GString *out) {
 static void on_refresh(daemon_ctx *d) {
   GHashTableIter it;
   gpointer v;
+  jc.qc->max_messages = d->cfg->jobc->max_messages;
   g_hash_table_iter_init(&it, jc.qc->chans);
   while (g_hash_table_iter_next(&it, NULL, &v))
     configure(chan_of(v));
@@ -577,6 +681,7 @@ static void on_stop(daemon_ctx *d) {
 
 /* after_control - a control request changed the cache */
 static void after_control(void *data) {
+  save_counters(true);
   schedule_wake();
   dispatch_all();
 }
@@ -598,6 +703,8 @@ int cmd_job_controller(cmd_ctx *ctx) {
   if (!proc_drop_privileges(d.cfg->server_user, &error))
     log_fatal("%s", error);
   jc.qc = qcache_new();
+  jc.qc->max_messages = d.cfg->jobc->max_messages;
+  jc.qc->admit = admit;
   jc.pools = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, pool_free);
   jc.jobs = g_hash_table_new(NULL, NULL);
   /* listen first: what is enqueued during the scan is not missed */
@@ -605,11 +712,19 @@ int cmd_job_controller(cmd_ctx *ctx) {
   if (jc.notify_fd < 0)
     log_fatal("%s", error);
   queue_clean_tmp(d.cfg->queue_dir);
+  jc.counters_path = qcounters_path(d.cfg->state_dir);
+  if (qcounters_load(jc.qc, jc.counters_path, &error) != CURSUS_OK) {
+    log_warning("counters start from zero: %s", error);
+    g_free(error);
+    error = NULL;
+  }
+  jc.counters_saved = qcounters_sum(jc.qc);
   uint64_t t0 = now_ms();
   unsigned n = qcache_rebuild(jc.qc, d.cfg->queue_dir,
                               d.cfg->jobc->rebuild_parallel_channel);
   log_notice("queue cache rebuilt: %u message(s) in %" G_GUINT64_FORMAT " ms", n,
            now_ms() - t0);
+  note_full();
   jc.ctl = jobctl_listen(d.loop, d.cfg->run_dir, jc.qc, describe_jobs,
                          after_control, NULL, &error);
   if (jc.ctl == NULL)
@@ -617,6 +732,7 @@ int cmd_job_controller(cmd_ctx *ctx) {
   jc.notify_io = ev_io_new(d.loop, jc.notify_fd, EV_READ, on_notify, NULL);
   jc.wake_timer = ev_timer_new(d.loop, 3600 * 1000, on_wake, NULL);
   jc.house_timer = ev_timer_new(d.loop, HOUSEKEEPING_MS, on_housekeeping, NULL);
+  jc.refill_timer = ev_timer_new(d.loop, 3600 * 1000, on_refill, NULL);
   jc.synch_timer = ev_timer_new(
       d.loop, (uint64_t)MAX(d.cfg->jobc->synch_time, 10u) * 1000, on_synch, NULL);
   /* every configured channel is known, so MIN_JOBS applies to all */
@@ -634,6 +750,8 @@ int cmd_job_controller(cmd_ctx *ctx) {
     ev_loop_run_once(d.loop, 100);
     on_child(&d);
   }
+  save_counters(true);
+  g_free(jc.counters_path);
   jobctl_close(&jc.ctl);
   GHashTableIter it;
   gpointer v;
@@ -644,6 +762,7 @@ int cmd_job_controller(cmd_ctx *ctx) {
   ev_timer_free(&jc.wake_timer);
   ev_timer_free(&jc.house_timer);
   ev_timer_free(&jc.synch_timer);
+  ev_timer_free(&jc.refill_timer);
   close(jc.notify_fd);
   qcache_free(&jc.qc);
   g_hash_table_destroy(jc.jobs);

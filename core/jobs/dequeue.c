@@ -4,6 +4,7 @@
 #include "build-config.h"
 #include "dequeue.h"
 #include "mta/msglog.h"
+#include "hdrfield.h"
 #include "notice.h"
 #include "module/host.h"
 #include "queue/hostq.h"
@@ -76,24 +77,24 @@ static void fail_pending(dequeue_ctx *dq, qmsg *q, const char *code,
  * result is in the file as the module reports it (hostq.h) */
 static void call_module(dequeue_ctx *dq, qmsg *q) {
   GArray *pending = g_array_new(FALSE, FALSE, sizeof(unsigned));
-  GArray *before = g_array_new(FALSE, FALSE, sizeof(int64_t));
+  GArray *before = g_array_new(FALSE, FALSE, sizeof(unsigned));
   for (guint i = 0; i < q->env->rcpts->len; i++) {
     const qrcpt *r = q->env->rcpts->pdata[i];
     if (r->state == QSTATE_PENDING) {
       g_array_append_val(pending, i);
-      g_array_append_val(before, r->when);
+      g_array_append_val(before, r->results);
     }
   }
   cursus_message *m = hostq_message_new(q);
   const char *error = NULL;
-  int64_t started = now_s();
   int rc = dq->mod->desc->channel->deliver(dq->chan_data, m, &error);
   const cursus_queue_ops *ops = host_table()->queue;
   for (guint k = 0; k < pending->len; k++) {
     unsigned idx = g_array_index(pending, unsigned, k);
     const qrcpt *r = q->env->rcpts->pdata[idx];
-    bool reported = r->state != QSTATE_PENDING ||
-                    (r->when >= started && r->when != g_array_index(before, int64_t, k));
+    /* a result recorded during this call, even a deferral in the same
+     * second as the previous attempt's */
+    bool reported = r->results != g_array_index(before, unsigned, k);
     if (!reported) {
       /* no result from the module: the call's own result stands */
       cursus_result res = {
@@ -153,10 +154,46 @@ static bool notices_due(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
   return true;
 }
 
+/* deferred_until - on a `deferred` channel, the Deferred-delivery: time
+ * of Q when it is still to come, else 0 */
+static int64_t deferred_until(const dequeue_ctx *dq, const qmsg *q) {
+  static const char *const which[] = {"deferred", "nodeferred", NULL};
+  const char *mode = dq->ch != NULL ? cnf_channel_last_of(dq->ch, which) : NULL;
+  if (mode == NULL || strcmp(mode, "deferred") != 0)
+    return 0;
+  char *value = NULL;
+  int64_t t = 0;
+  if (hdrfield_get(q, "Deferred-delivery", &value) == CURSUS_OK &&
+      !hdrfield_date(value, &t))
+    log_warning("%s: Deferred-delivery: \"%.80s\" is not a date; ignored",
+                q->path, value);
+  g_free(value);
+  return t > now_s() ? t : 0;
+}
+
+/* remove_done - the message is settled: its file goes */
+static void remove_done(qmsg *q, jobproto_result *res) {
+  if (unlink(q->path) < 0 && errno != ENOENT) {
+    res->outcome = JOB_ERROR;
+    g_snprintf(res->text, sizeof(res->text), "unlink: %s", g_strerror(errno));
+    return;
+  }
+  res->outcome = JOB_DONE;
+}
+
 /* finish - send the notices owed, then delete or reschedule */
 static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
-                   jobproto_result *res) {
+                   cursus_priority prio, jobproto_result *res) {
   char *error = NULL;
+  if (qenv_pending(q->env) == 0 && !notice_owed(q->env)) {
+    /* every recipient delivered, nobody to tell: the file goes at once.
+     * Its results need no fsync first: a killed job leaves them in the
+     * page cache; only a crash of the system before the next journal
+     * commit can bring the file back, and then its mail is delivered a
+     * second time, never lost */
+    remove_done(q, res);
+    return;
+  }
   if (qmsg_sync(q, &error) != CURSUS_OK) {
     res->outcome = JOB_ERROR;
     g_strlcpy(res->text, error, sizeof(res->text));
@@ -179,18 +216,12 @@ static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
   if (qenv_pending(q->env) == 0) {
     /* every result is on disk: should the unlink be lost in a crash,
      * the file comes back with nothing left to do and is removed then */
-    if (unlink(q->path) < 0 && errno != ENOENT) {
-      res->outcome = JOB_ERROR;
-      g_snprintf(res->text, sizeof(res->text), "unlink: %s",
-                 g_strerror(errno));
-      return;
-    }
-    res->outcome = JOB_DONE;
+    remove_done(q, res);
     return;
   }
   unsigned attempts = q->env->attempts + 1;
   int64_t now = now_s();
-  int64_t next = now + sched_backoff(dq->ch, q->env->priority, attempts);
+  int64_t next = now + sched_backoff(dq->ch, prio, attempts);
   /* wake up in time for the next notice or the return */
   int64_t arrival = q->env->arrival_us / G_USEC_PER_SEC;
   for (unsigned k = 0; k < sn->count; k++)
@@ -234,12 +265,28 @@ void dequeue_one(dequeue_ctx *dq, const char *rel_path,
     qmsg_close(&q);
     return;
   }
+  int64_t until = deferred_until(dq, q);
+  if (until > 0) {
+    /* not an attempt: the retry time is kept for a restarted controller */
+    if (qmsg_reschedule(q, q->env->attempts, until, &error) != CURSUS_OK) {
+      res->outcome = JOB_ERROR;
+      g_strlcpy(res->text, error, sizeof(res->text));
+      g_free(error);
+    } else {
+      res->outcome = JOB_WAITING;
+      res->next_retry = until;
+    }
+    qmsg_close(&q);
+    return;
+  }
+  cursus_priority prio =
+      jpolicy_priority(&dq->pol, q->env->priority, q->env->size, NULL);
   sched_notices sn;
-  sched_get_notices(dq->cfg, dq->ch, q->env->priority, &sn);
+  sched_get_notices(dq->cfg, dq->ch, prio, &sn);
   int64_t age = now_s() - q->env->arrival_us / G_USEC_PER_SEC;
   if (qenv_pending(q->env) > 0 && notices_due(dq, q, &sn, age))
     call_module(dq, q);
-  finish(dq, q, &sn, res);
+  finish(dq, q, &sn, prio, res);
   qmsg_close(&q);
 }
 
@@ -251,7 +298,11 @@ int64_t dequeue_reschedule(const config *cfg, const char *rel_path) {
   if (qmsg_open(path, true, &q, &error) == CURSUS_OK) {
     const cnf_channel *ch = imtacnf_channel(cfg->imta, q->env->channel);
     unsigned attempts = q->env->attempts + 1;
-    next = now_s() + sched_backoff(ch, q->env->priority, attempts);
+    jpolicy pol;
+    jpolicy_read(cfg, ch, &pol);
+    cursus_priority prio =
+        jpolicy_priority(&pol, q->env->priority, q->env->size, NULL);
+    next = now_s() + sched_backoff(ch, prio, attempts);
     if (qmsg_reschedule(q, attempts, next, &error) != CURSUS_OK) {
       log_error("%s", error);
       g_free(error);

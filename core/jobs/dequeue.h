@@ -1,7 +1,8 @@
 /*
  * dequeue.h - one delivery attempt of one queue file, in a channel job
  *
- * Opens the file, sends the delay notice or returns the message when its
+ * Opens the file; on a `deferred` channel leaves it alone until the time
+ * of its Deferred-delivery: field; sends the delay notice or returns the message when its
  * age has reached the channel's `notices`, hands the pending recipients to
  * the channel module's deliver, records each recipient's outcome in the
  * file as the module reports it (so a crash of the job repeats none), logs
@@ -18,6 +19,7 @@
 #include <cursus/cursus.h>
 #include "config/config.h"
 #include "jobproto.h"
+#include "jpolicy.h"
 #include "module/loader.h"
 
 typedef struct dequeue_ctx {
@@ -25,6 +27,7 @@ typedef struct dequeue_ctx {
   const cnf_channel *ch;
   module *mod;
   void *chan_data;
+  jpolicy pol; /* of CH: the priority messages are scheduled with */
 } dequeue_ctx;
 
 /* dequeue_one - one attempt at REL_PATH; RESULT says what became of it */

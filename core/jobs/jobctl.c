@@ -3,6 +3,7 @@
  */
 #include "build-config.h"
 #include "jobctl.h"
+#include "qcounters.h"
 #include "config/config.h"
 #include "util/log.h"
 
@@ -61,6 +62,8 @@ static void list(jobctl *ctl, const char *channel, GString *out) {
                            e->path, e->chan->name, (int)e->priority, e->attempts,
                            e->next_retry, e->held, e->busy, e->size, e->arrival);
   }
+  if (ctl->qc->left_on_disk)
+    g_string_append(out, "+disk\n");
 }
 
 static void counters(jobctl *ctl, GString *out) {
@@ -78,6 +81,8 @@ static void counters(jobctl *ctl, GString *out) {
                            c->name, c->count, ready, delayed, c->held, c->busy,
                            c->enqueued, c->done, c->deferred, c->errors);
   }
+  if (ctl->qc->left_on_disk)
+    g_string_append(out, "+disk\n");
 }
 
 unsigned jobctl_retry(qcache *qc, const char *target) {
@@ -129,6 +134,9 @@ static void answer(jobctl *ctl, char *line, GString *out) {
     ctl->jobs(out);
   } else if (g_ascii_strcasecmp(cmd, "COUNTERS") == 0) {
     counters(ctl, out);
+  } else if (g_ascii_strcasecmp(cmd, "CLEAR") == 0) {
+    g_string_append_printf(out, "%u\n", qcounters_clear(ctl->qc, arg));
+    changed = true;
   } else if (g_ascii_strcasecmp(cmd, "RETRY") == 0 && arg != NULL) {
     g_string_append_printf(out, "%u\n", jobctl_retry(ctl->qc, arg));
     changed = true;

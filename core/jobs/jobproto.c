@@ -10,9 +10,9 @@
 size_t jobproto_format_result(const jobproto_result *r,
                               char out[JOBPROTO_MAX]) {
   int n;
-  if (r->outcome == JOB_DEFERRED)
-    n = g_snprintf(out, JOBPROTO_MAX, "R %s Q %" G_GINT64_FORMAT, r->path,
-                   r->next_retry);
+  if (r->outcome == JOB_DEFERRED || r->outcome == JOB_WAITING)
+    n = g_snprintf(out, JOBPROTO_MAX, "R %s %c %" G_GINT64_FORMAT, r->path,
+                   (char)r->outcome, r->next_retry);
   else if (r->outcome == JOB_ERROR)
     n = g_snprintf(out, JOBPROTO_MAX, "R %s E %s", r->path, r->text);
   else
@@ -39,7 +39,8 @@ bool jobproto_parse_result(const char *buf, size_t len, jobproto_result *r) {
     r->outcome = (jobproto_outcome)rest[0];
     return rest[1] == '\0';
   case 'Q':
-    r->outcome = JOB_DEFERRED;
+  case 'W':
+    r->outcome = (jobproto_outcome)rest[0];
     if (rest[1] != ' ' || rest[2] == '\0' ||
         strspn(rest + 2, "0123456789") != strlen(rest + 2) ||
         strlen(rest + 2) > 18)

@@ -12,6 +12,8 @@
  *     "R <rel-path> D"            done: the file is gone (delivered or
  *                                 returned)
  *     "R <rel-path> Q <epoch>"    deferred: try again at <epoch> seconds
+ *     "R <rel-path> W <epoch>"    not due before <epoch> (Deferred-delivery:
+ *                                 of a `deferred` channel): no attempt made
  *     "R <rel-path> H"            held
  *     "R <rel-path> E <text>"     could not be processed now (I/O error,
  *                                 the module cannot open): retry later
@@ -29,6 +31,7 @@
 typedef enum jobproto_outcome {
   JOB_DONE = 'D',
   JOB_DEFERRED = 'Q',
+  JOB_WAITING = 'W',
   JOB_HELD = 'H',
   JOB_ERROR = 'E',
 } jobproto_outcome;

@@ -44,6 +44,15 @@ static bool selected(const qrcpt *r, dsn_kind kind) {
   return false;
 }
 
+bool notice_owed(const qenv *env) {
+  for (guint i = 0; i < env->rcpts->len; i++) {
+    const qrcpt *r = env->rcpts->pdata[i];
+    if (selected(r, DSN_FAILURE) || selected(r, DSN_SUCCESS))
+      return true;
+  }
+  return false;
+}
+
 /* postmaster_policy - whether the postmaster gets a copy: 's' always,
  * 'c' unless the sender is null (then the notice itself), 'e' only what
  * cannot be returned, 'n' never */
@@ -134,6 +143,22 @@ static int build_and_send(const config *cfg, qmsg *q, dsn_kind kind,
   return rc;
 }
 
+/* reported_address - the form of R's address a notice names, by the
+ * channel's includefinal (the final form, default), useintermediate (as
+ * the sender gave it) or suppressfinal (the ORCPT address when there is
+ * one: the final form, maybe an internal mailbox, is not revealed) */
+static const char *reported_address(const cnf_channel *ch, const qrcpt *r) {
+  static const char *const forms[] = {"includefinal", "suppressfinal",
+                                      "useintermediate", NULL};
+  const char *form = ch != NULL ? cnf_channel_last_of(ch, forms) : NULL;
+  if (form == NULL || strcmp(form, "includefinal") == 0)
+    return r->address;
+  if (strcmp(form, "useintermediate") == 0)
+    return r->original != NULL ? r->original : r->address;
+  const char *semi = r->orcpt != NULL ? strchr(r->orcpt, ';') : NULL;
+  return semi != NULL && semi[1] != '\0' ? semi + 1 : r->address;
+}
+
 int notice_send(const config *cfg, const cnf_channel *ch, qmsg *q,
                 dsn_kind kind, int64_t retry_until, char **error_r) {
   qenv *e = q->env;
@@ -146,7 +171,7 @@ int notice_send(const config *cfg, const cnf_channel *ch, qmsg *q,
     if (!selected(r, kind))
       continue;
     dsn_rcpt d = {
-        .address = r->address,
+        .address = reported_address(ch, r),
         .orcpt = r->orcpt,
         .action = kind == DSN_FAILURE ? "failed"
                   : kind == DSN_DELAY ? "delayed"
@@ -172,7 +197,9 @@ int notice_send(const config *cfg, const cnf_channel *ch, qmsg *q,
   }
   int rc = CURSUS_OK;
   char policy = postmaster_policy(ch, kind);
-  bool pm_headers_only = ch != NULL && cnf_channel_has(ch, "postheadonly");
+  static const char *const post_forms[] = {"postheadonly", "postheadbody", NULL};
+  const char *post_form = ch != NULL ? cnf_channel_last_of(ch, post_forms) : NULL;
+  bool pm_headers_only = post_form != NULL && strcmp(post_form, "postheadonly") == 0;
   if (to_sender->len > 0)
     rc = build_and_send(cfg, q, kind, to_sender, e->sender, false, retry_until,
                         error_r);

@@ -23,6 +23,10 @@
 int notice_send(const config *cfg, const cnf_channel *ch, qmsg *q,
                 dsn_kind kind, int64_t retry_until, char **error_r);
 
+/* notice_owed - a failure or success notice is still owed for a
+ * recipient of ENV (delay notices aside) */
+bool notice_owed(const qenv *env);
+
 /* notice_postmaster - the postmaster's address */
 char *notice_postmaster(const config *cfg);
 

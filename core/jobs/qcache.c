@@ -73,6 +73,7 @@ static void unplace(qcache *qc, qc_entry *e) {
   if (e->ready_link != NULL) {
     g_queue_delete_link(&e->chan->ready[prio_slot(e->priority)], e->ready_link);
     e->ready_link = NULL;
+    e->chan->ready_rcpts -= e->rcpts;
   }
   if (e->delayed_iter != NULL) {
     g_sequence_remove(e->delayed_iter);
@@ -85,7 +86,12 @@ qc_entry *qcache_add(qcache *qc, const char *channel, const char *path,
   qc_entry *e = qcache_find(qc, path);
   if (e != NULL)
     return e;
+  if (qcache_room(qc) == 0) {
+    qc->left_on_disk = true;
+    return NULL;
+  }
   e = g_new0(qc_entry, 1);
+  e->rcpts = 1;
   e->path = g_strdup(path);
   e->chan = qcache_chan(qc, channel);
   e->priority = priority;
@@ -96,14 +102,28 @@ qc_entry *qcache_add(qcache *qc, const char *channel, const char *path,
   return e;
 }
 
+void qcache_admit(qcache *qc, qc_entry *e) {
+  if (qc->admit != NULL)
+    qc->admit(e, qc->admit_data);
+}
+
+unsigned qcache_room(const qcache *qc) {
+  unsigned n = g_hash_table_size(qc->entries);
+  if (qc->max_messages == 0)
+    return G_MAXUINT - n;
+  return n < qc->max_messages ? qc->max_messages - n : 0;
+}
+
 void qcache_place(qcache *qc, qc_entry *e, int64_t now) {
   unplace(qc, e);
   if (e->held || e->busy)
     return;
-  if (e->next_retry <= now)
-    e->ready_link = (g_queue_push_tail(&e->chan->ready[prio_slot(e->priority)], e),
-                     g_queue_peek_tail_link(&e->chan->ready[prio_slot(e->priority)]));
-  else
+  if (e->next_retry <= now) {
+    GQueue *q = &e->chan->ready[prio_slot(e->priority)];
+    g_queue_push_tail(q, e);
+    e->ready_link = g_queue_peek_tail_link(q);
+    e->chan->ready_rcpts += e->rcpts;
+  } else
     e->delayed_iter = g_sequence_insert_sorted(qc->delayed, e, by_retry, NULL);
 }
 
@@ -122,6 +142,7 @@ qc_entry *qcache_pop_ready(qcache *qc, qc_chan *ch) {
     qc_entry *e = g_queue_pop_head(&ch->ready[i]);
     if (e != NULL) {
       e->ready_link = NULL;
+      ch->ready_rcpts -= e->rcpts;
       e->busy = true;
       ch->busy++;
       return e;
@@ -166,7 +187,7 @@ typedef struct file_state {
   int status;
   cursus_priority priority;
   uint64_t size;
-  unsigned attempts;
+  unsigned attempts, pending;
   int64_t arrival, next_retry;
   bool held, empty;
 } file_state;
@@ -189,22 +210,37 @@ static void read_state(const char *queue_dir, file_state *fs) {
   fs->arrival = q->env->arrival_us / G_USEC_PER_SEC;
   fs->next_retry = q->env->next_retry;
   fs->held = q->env->held;
-  fs->empty = qenv_pending(q->env) == 0;
+  fs->pending = qenv_pending(q->env);
+  fs->empty = fs->pending == 0;
   if (fs->channel == NULL)
     fs->channel = g_strdup(q->env->channel);
   qmsg_close(&q);
 }
 
-static void apply_state(qcache *qc, file_state *fs) {
+/* apply_state - take a file's state in: a new entry gets it whole (and
+ * is admitted); a known one keeps the later of the two retry times, since
+ * the cache learns of deferrals before a rescan sees them, unless the
+ * file is AUTHORITATIVE (a tool changed it and asked for it to be read) */
+static void apply_state(qcache *qc, file_state *fs, bool authoritative) {
   if (fs->status != CURSUS_OK)
     return;
+  bool known = qcache_find(qc, fs->path) != NULL;
   qc_entry *e = qcache_add(qc, fs->channel, fs->path, fs->priority, fs->size);
-  e->attempts = fs->attempts;
-  e->arrival = fs->arrival;
-  e->next_retry = fs->empty ? 0 : fs->next_retry;
+  if (e == NULL)
+    return;
+  int64_t next = fs->empty ? 0 : fs->next_retry;
   if (fs->held != e->held)
     e->chan->held += fs->held ? 1 : (unsigned)-1;
   e->held = fs->held;
+  if (!known) {
+    e->attempts = fs->attempts;
+    e->arrival = fs->arrival;
+    e->rcpts = MAX(fs->pending, 1u);
+    e->next_retry = next;
+    qcache_admit(qc, e);
+  } else {
+    e->next_retry = authoritative ? next : MAX(e->next_retry, next);
+  }
   if (!e->busy)
     qcache_place(qc, e, g_get_real_time() / G_USEC_PER_SEC);
 }
@@ -213,22 +249,37 @@ int qcache_load_file(qcache *qc, const char *queue_dir, const char *rel_path) {
   file_state fs = {.path = (char *)rel_path};
   read_state(queue_dir, &fs);
   if (fs.status == CURSUS_OK)
-    apply_state(qc, &fs);
+    apply_state(qc, &fs, true);
   g_free(fs.channel);
   return fs.status;
 }
 
 typedef struct rebuild {
   const char *queue_dir;
+  qcache *qc;
+  bool all;      /* read known files again too */
   GArray *files; /* of file_state */
 } rebuild;
 
 static bool collect(void *data, const char *channel, const char *rel_path,
                     const char *name) {
   rebuild *rb = data;
+  if (!rb->all && qcache_find(rb->qc, rel_path) != NULL)
+    return true;
   file_state fs = {.channel = g_strdup(channel), .path = g_strdup(rel_path)};
   g_array_append_val(rb->files, fs);
   return true;
+}
+
+/* base_name - the file name of a queue path: ids sort by creation time */
+static const char *base_name(const char *rel_path) {
+  const char *slash = strrchr(rel_path, '/');
+  return slash != NULL ? slash + 1 : rel_path;
+}
+
+static gint oldest_first(gconstpointer a, gconstpointer b) {
+  return strcmp(base_name(((const file_state *)a)->path),
+                base_name(((const file_state *)b)->path));
 }
 
 typedef struct slice {
@@ -244,10 +295,28 @@ static gpointer read_slice(gpointer data) {
 }
 
 unsigned qcache_rebuild(qcache *qc, const char *queue_dir, unsigned threads) {
-  rebuild rb = {.queue_dir = queue_dir,
+  /* with a limit, the files already known are all there is to re-read
+   * (their state is the cache's); without one, a full scan refreshes
+   * held flags changed behind the controller's back */
+  rebuild rb = {.queue_dir = queue_dir, .qc = qc,
+                .all = qc->max_messages == 0,
                 .files = g_array_new(FALSE, TRUE, sizeof(file_state))};
   queue_scan(queue_dir, NULL, collect, &rb);
   guint n = rb.files->len;
+  qc->left_on_disk = false;
+  if (qc->max_messages > 0) {
+    unsigned room = qcache_room(qc);
+    if (n > room) {
+      g_array_sort(rb.files, oldest_first);
+      for (guint i = room; i < n; i++) {
+        g_free(g_array_index(rb.files, file_state, i).channel);
+        g_free(g_array_index(rb.files, file_state, i).path);
+      }
+      g_array_set_size(rb.files, room);
+      n = room;
+      qc->left_on_disk = true;
+    }
+  }
   threads = CLAMP(threads, 1u, 16u);
   if (n < 256)
     threads = 1;
@@ -263,7 +332,7 @@ unsigned qcache_rebuild(qcache *qc, const char *queue_dir, unsigned threads) {
   for (guint i = 0; i < n; i++) {
     file_state *fs = &g_array_index(rb.files, file_state, i);
     if (fs->status == CURSUS_OK) {
-      apply_state(qc, fs);
+      apply_state(qc, fs, false);
       loaded++;
     }
     g_free(fs->channel);

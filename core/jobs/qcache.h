@@ -7,6 +7,11 @@
  * in one ordered set by retry time.  Rebuilt from the queue directories
  * at start (qcache_rebuild), kept current by the enqueuers' notifications
  * and the jobs' results.  Loop thread only.
+ *
+ * The cache holds at most `max_messages` entries (MAX_MESSAGES of
+ * job_controller.cnf).  Files beyond it stay on disk only: `left_on_disk`
+ * says some exist, and a rebuild (qcache_rebuild) brings in the oldest of
+ * those it has room for, once deliveries have freed some.
  */
 #ifndef CURSUS_QCACHE_H
 #define CURSUS_QCACHE_H
@@ -23,6 +28,7 @@ typedef struct qc_entry {
   qc_chan *chan;
   cursus_priority priority;
   uint64_t size;
+  unsigned rcpts; /* recipients to deliver (1 when not known) */
   unsigned attempts;
   int64_t arrival;    /* seconds */
   int64_t next_retry; /* seconds; 0 = now */
@@ -39,6 +45,7 @@ struct qc_chan {
   unsigned count;  /* entries of the channel */
   unsigned held;
   unsigned busy;
+  unsigned ready_rcpts; /* recipients of the ready entries */
   /* counters since start */
   uint64_t done, deferred, errors, enqueued; /* done: delivered or returned */
   void *data; /* the controller's channel state */
@@ -48,15 +55,27 @@ typedef struct qcache {
   GHashTable *entries; /* path -> qc_entry* */
   GHashTable *chans;   /* name -> qc_chan* */
   GSequence *delayed;  /* of qc_entry*, by next_retry */
+  unsigned max_messages; /* 0: no limit */
+  bool left_on_disk;     /* files were not taken in for want of room */
+  /* called for each entry new to the cache, once its file state is set
+   * and before it is placed: may change its priority and next retry */
+  void (*admit)(qc_entry *e, void *data);
+  void *admit_data;
 } qcache;
 
 qcache *qcache_new(void);
 void qcache_free(qcache **qc);
 qc_chan *qcache_chan(qcache *qc, const char *name);
 qc_entry *qcache_find(qcache *qc, const char *path);
-/* qcache_add - a new entry (or the existing one for PATH) */
+/* qcache_add - a new entry (or the existing one for PATH); NULL when the
+ * cache is full (left_on_disk is then set).  The caller sets the file
+ * state, then calls qcache_admit and qcache_place. */
 qc_entry *qcache_add(qcache *qc, const char *channel, const char *path,
                      cursus_priority priority, uint64_t size);
+/* qcache_admit - run the admit hook on a new entry */
+void qcache_admit(qcache *qc, qc_entry *e);
+/* qcache_room - entries the cache can still take */
+unsigned qcache_room(const qcache *qc);
 /* qcache_place - put E where its state says: ready, delayed or nowhere
  * (held, busy) */
 void qcache_place(qcache *qc, qc_entry *e, int64_t now);
@@ -72,7 +91,8 @@ int64_t qcache_wake(qcache *qc, int64_t now, void (*woke)(qc_chan *ch, void *dat
  * CURSUS_OK, NONE (gone) or a failure */
 int qcache_load_file(qcache *qc, const char *queue_dir, const char *rel_path);
 /* qcache_rebuild - scan every channel queue below QUEUE_DIR with THREADS
- * readers; returns the files loaded */
+ * readers; files already known are not read again, and of the others the
+ * oldest are taken in while there is room.  Returns the files loaded. */
 unsigned qcache_rebuild(qcache *qc, const char *queue_dir, unsigned threads);
 
 #endif

@@ -8,7 +8,10 @@
  *   qm delete ID...         removed silently
  *   qm return ID...         returned to the sender with a failure notice
  *   qm retry ID|CHANNEL...  due now
- *   qm counters             per channel
+ *   qm counters [clear [C]] per channel (kept across restarts)
+ *   qm history ID           the message log entries and results of a message
+ *   qm clean [-from|-to|-subject|-content TEXT]... [-hold|-delete] [C]
+ *   qm top [-from] [-to] [-subject] [-top N] [C]
  *   qm jobs                 the channel jobs and their state
  *   qm inject [-count N] [-source C] CHANNEL SENDER RCPT... < MESSAGE
  *
@@ -19,6 +22,7 @@
  */
 #include "build-config.h"
 #include "commands.h"
+#include "qm.h"
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "dir/dir.h"
@@ -26,6 +30,7 @@
 #include "jobs/jobctl.h"
 #include "jobs/notice.h"
 #include "jobs/qcache.h"
+#include "jobs/qcounters.h"
 #include "module/host.h"
 #include "queue/hostq.h"
 #include "queue/qconfig.h"
@@ -38,17 +43,10 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct qm_ctx {
-  config *cfg;
-  modreg *mods;
-  bool running; /* the job controller answers */
-} qm_ctx;
-
 static int64_t now_s(void) { return g_get_real_time() / G_USEC_PER_SEC; }
 
-/* ask - one request to the job controller; NULL when it does not run */
-static GPtrArray *ask(qm_ctx *q, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static GPtrArray *ask(qm_ctx *q, const char *fmt, ...) {
+/* qm_ask - one request to the job controller; NULL when it does not run */
+GPtrArray *qm_ask(qm_ctx *q, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   char *line = g_strdup_vprintf(fmt, ap);
@@ -66,7 +64,7 @@ static GPtrArray *ask(qm_ctx *q, const char *fmt, ...) {
   return lines;
 }
 
-/* find_file - the path below queue_dir of ID, or NULL */
+/* qm_find_file - the path below queue_dir of ID, or NULL */
 typedef struct finder {
   const char *name;
   char *found;
@@ -81,7 +79,7 @@ static bool find_cb(void *data, const char *channel, const char *rel_path,
   return false;
 }
 
-static char *find_file(qm_ctx *q, const char *id) {
+char *qm_find_file(qm_ctx *q, const char *id) {
   if (strstr(id, "..") != NULL || id[0] == '/')
     return NULL;
   if (strchr(id, '/') != NULL) {
@@ -95,8 +93,9 @@ static char *find_file(qm_ctx *q, const char *id) {
   return f.found;
 }
 
-static qmsg *open_id(qm_ctx *q, const char *id, bool writable, char **rel_r) {
-  char *rel = find_file(q, id);
+/* qm_open_id - open the queue file ID names (an error is printed) */
+qmsg *qm_open_id(qm_ctx *q, const char *id, bool writable, char **rel_r) {
+  char *rel = qm_find_file(q, id);
   if (rel == NULL) {
     fprintf(stderr, "cursus qm: no queued message %s\n", id);
     return NULL;
@@ -115,12 +114,12 @@ static qmsg *open_id(qm_ctx *q, const char *id, bool writable, char **rel_r) {
   return m;
 }
 
-/* tell - the job controller should re-read REL (and maybe run it now) */
-static void tell(qm_ctx *q, const char *rel, bool retry) {
-  GPtrArray *l = ask(q, "SYNC %s", rel);
+/* qm_tell - the job controller should re-read REL (and maybe run it now) */
+void qm_tell(qm_ctx *q, const char *rel, bool retry) {
+  GPtrArray *l = qm_ask(q, "SYNC %s", rel);
   if (l != NULL)
     g_ptr_array_free(l, TRUE);
-  if (retry && (l = ask(q, "RETRY %s", rel)) != NULL)
+  if (retry && (l = qm_ask(q, "RETRY %s", rel)) != NULL)
     g_ptr_array_free(l, TRUE);
 }
 
@@ -132,7 +131,8 @@ typedef struct list_opts {
   bool held_only, envelope;
 } list_opts;
 
-static const char *prio_name(int p) {
+/* qm_prio_name - "urgent", "normal" or "non-urgent" */
+const char *qm_prio_name(int p) {
   return p > 0 ? "urgent" : p < 0 ? "non-urgent" : "normal";
 }
 
@@ -177,7 +177,7 @@ static void print_entry(const char *path, const char *chan, int prio,
   else
     g_snprintf(when, sizeof(when), "retry in %" G_GINT64_FORMAT "s", next - now);
   printf("%-24s %-14s %8" G_GUINT64_FORMAT " %7" G_GINT64_FORMAT "s %3u %-10s %s%s%s\n",
-         name, chan, size, now - arrival, attempts, prio_name(prio), when,
+         name, chan, size, now - arrival, attempts, qm_prio_name(prio), when,
          env != NULL ? "  " : "", env != NULL ? env : "");
 }
 
@@ -206,7 +206,7 @@ static int qm_list(qm_ctx *q, int argc, char **argv) {
     }
   }
   bool need_env = o.from != NULL || o.to != NULL || o.envelope;
-  GPtrArray *lines = ask(q, "LIST%s%s", o.channel ? " " : "",
+  GPtrArray *lines = qm_ask(q, "LIST%s%s", o.channel ? " " : "",
                          o.channel ? o.channel : "");
   qcache *local = NULL;
   if (lines == NULL) { /* not running: read the files */
@@ -231,7 +231,9 @@ static int qm_list(qm_ctx *q, int argc, char **argv) {
   }
   unsigned shown = 0;
   int64_t now = now_s();
+  bool on_disk = false;
   for (guint i = 0; i < lines->len; i++) {
+    on_disk |= g_str_equal(lines->pdata[i], "+disk");
     char **f = g_strsplit(lines->pdata[i], " ", 0);
     if (g_strv_length(f) < 9) {
       g_strfreev(f);
@@ -254,6 +256,8 @@ static int qm_list(qm_ctx *q, int argc, char **argv) {
     g_strfreev(f);
   }
   printf("%u message(s)%s\n", shown, q->running ? "" : " (job controller not running)");
+  if (on_disk)
+    printf("more wait on disk: the job controller's cache is full (MAX_MESSAGES)\n");
   g_ptr_array_free(lines, TRUE);
   return 0;
 }
@@ -262,7 +266,7 @@ static int qm_list(qm_ctx *q, int argc, char **argv) {
 
 static int qm_show(qm_ctx *q, const char *id) {
   char *rel = NULL;
-  qmsg *m = open_id(q, id, false, &rel);
+  qmsg *m = qm_open_id(q, id, false, &rel);
   if (m == NULL)
     return 1;
   qenv *e = m->env;
@@ -273,7 +277,7 @@ static int qm_show(qm_ctx *q, const char *id) {
   printf("Sender:      <%s>\n", e->sender);
   printf("Arrived:     %s\n", arr);
   printf("Size:        %" G_GUINT64_FORMAT " bytes\n", e->size);
-  printf("Priority:    %s\n", prio_name(e->priority));
+  printf("Priority:    %s\n", qm_prio_name(e->priority));
   printf("Attempts:    %u\n", e->attempts);
   if (e->next_retry > 0)
     printf("Next retry:  in %" G_GINT64_FORMAT " s\n", e->next_retry - now_s());
@@ -311,11 +315,12 @@ static int qm_show(qm_ctx *q, const char *id) {
 
 /* -------------------------------------------------------------- changes */
 
-static int qm_hold(qm_ctx *q, int argc, char **argv, bool held) {
+/* qm_hold - hold or release the messages ARGV[1..] */
+int qm_hold(qm_ctx *q, int argc, char **argv, bool held) {
   int rc = 0;
   for (int i = 1; i < argc; i++) {
     char *rel = NULL, *error = NULL;
-    qmsg *m = open_id(q, argv[i], true, &rel);
+    qmsg *m = qm_open_id(q, argv[i], true, &rel);
     if (m == NULL) {
       rc = 1;
       continue;
@@ -327,7 +332,7 @@ static int qm_hold(qm_ctx *q, int argc, char **argv, bool held) {
       rc = 1;
     } else {
       printf("%s %s\n", argv[i], held ? "held" : "released");
-      tell(q, rel, !held);
+      qm_tell(q, rel, !held);
     }
     qmsg_close(&m);
     g_free(rel);
@@ -335,11 +340,13 @@ static int qm_hold(qm_ctx *q, int argc, char **argv, bool held) {
   return rc;
 }
 
-static int qm_delete(qm_ctx *q, int argc, char **argv, bool with_notice) {
+/* qm_delete - remove the messages ARGV[1..], returning them to their
+ * senders WITH_NOTICE */
+int qm_delete(qm_ctx *q, int argc, char **argv, bool with_notice) {
   int rc = 0;
   for (int i = 1; i < argc; i++) {
     char *rel = NULL, *error = NULL;
-    qmsg *m = open_id(q, argv[i], true, &rel);
+    qmsg *m = qm_open_id(q, argv[i], true, &rel);
     if (m == NULL) {
       rc = 1;
       continue;
@@ -367,7 +374,7 @@ static int qm_delete(qm_ctx *q, int argc, char **argv, bool with_notice) {
       rc = 1;
     } else {
       printf("%s %s\n", argv[i], with_notice ? "returned" : "deleted");
-      tell(q, rel, false);
+      qm_tell(q, rel, false);
     }
     qmsg_close(&m);
     g_free(rel);
@@ -379,7 +386,7 @@ static int qm_retry(qm_ctx *q, int argc, char **argv) {
   int rc = 0;
   for (int i = 1; i < argc; i++) {
     if (imtacnf_channel(q->cfg->imta, argv[i]) != NULL) {
-      GPtrArray *l = ask(q, "RETRY %s", argv[i]);
+      GPtrArray *l = qm_ask(q, "RETRY %s", argv[i]);
       printf("channel %s: %s message(s) due now\n", argv[i],
              l != NULL && l->len > 0 ? (char *)l->pdata[0] : "no");
       if (l != NULL)
@@ -387,7 +394,7 @@ static int qm_retry(qm_ctx *q, int argc, char **argv) {
       continue;
     }
     char *rel = NULL, *error = NULL;
-    qmsg *m = open_id(q, argv[i], true, &rel);
+    qmsg *m = qm_open_id(q, argv[i], true, &rel);
     if (m == NULL) {
       rc = 1;
       continue;
@@ -398,7 +405,7 @@ static int qm_retry(qm_ctx *q, int argc, char **argv) {
       rc = 1;
     } else {
       printf("%s due now\n", argv[i]);
-      tell(q, rel, true);
+      qm_tell(q, rel, true);
     }
     qmsg_close(&m);
     g_free(rel);
@@ -407,7 +414,7 @@ static int qm_retry(qm_ctx *q, int argc, char **argv) {
 }
 
 static int qm_table(qm_ctx *q, const char *what) {
-  GPtrArray *l = ask(q, "%s", what);
+  GPtrArray *l = qm_ask(q, "%s", what);
   if (l == NULL) {
     fprintf(stderr, "cursus qm: the job controller is not running\n");
     return 1;
@@ -420,6 +427,8 @@ static int qm_table(qm_ctx *q, const char *what) {
            "READY", "DELAYED", "HELD", "BUSY", "ENQUEUED", "DONE",
            "DEFERRED", "ERRORS");
   for (guint i = 0; i < l->len; i++) {
+    if (g_str_equal(l->pdata[i], "+disk"))
+      printf("more wait on disk: the job controller's cache is full (MAX_MESSAGES)\n");
     char **f = g_strsplit(l->pdata[i], " ", 0);
     if (g_str_equal(what, "JOBS") && g_strv_length(f) >= 7)
       printf("%-8s %-14s %-10s %8s %9s %8s %8s\n", f[0], f[1], f[2], f[3],
@@ -431,6 +440,35 @@ static int qm_table(qm_ctx *q, const char *what) {
   }
   g_ptr_array_free(l, TRUE);
   return 0;
+}
+
+/* qm_counters_clear - zero the counters of CHANNEL (NULL: all), in the
+ * running job controller or, when it does not run, in the saved file */
+static int qm_counters_clear(qm_ctx *q, const char *channel) {
+  GPtrArray *l = qm_ask(q, "CLEAR%s%s", channel ? " " : "", channel ? channel : "");
+  if (l != NULL) {
+    printf("%s channel counter(s) cleared\n",
+           l->len > 0 ? (char *)l->pdata[0] : "0");
+    g_ptr_array_free(l, TRUE);
+    return 0;
+  }
+  char *path = qcounters_path(q->cfg->state_dir), *error = NULL;
+  qcache *qc = qcache_new();
+  int rc = qcounters_load(qc, path, &error);
+  unsigned n = 0;
+  if (rc == CURSUS_OK) {
+    n = qcounters_clear(qc, channel);
+    rc = qcounters_save(qc, path, &error);
+  }
+  if (rc != CURSUS_OK) {
+    fprintf(stderr, "cursus qm: %s\n", error);
+    g_free(error);
+  } else {
+    printf("%u channel counter(s) cleared (job controller not running)\n", n);
+  }
+  qcache_free(&qc);
+  g_free(path);
+  return rc == CURSUS_OK ? 0 : 1;
 }
 
 /* -------------------------------------------------------------- inject */
@@ -582,7 +620,9 @@ static int qm_inject(qm_ctx *q, int argc, char **argv) {
       qwrite_job *job = g_new0(qwrite_job, 1);
       job->body = b;
       job->copies = g_ptr_array_new_with_free_func(qcopy_free);
-      g_ptr_array_add(job->copies, qcopy_new(channel, subdirs, name, env, prio));
+      qcopy *copy = qcopy_new(channel, subdirs, name, env, prio);
+      copy->rcpts = (unsigned)(argc - i - 2);
+      g_ptr_array_add(job->copies, copy);
       g_free(name);
       g_ptr_array_add(jobs, job);
     }
@@ -643,8 +683,8 @@ static bool prepare_notices(qm_ctx *q) {
 int cmd_qm(cmd_ctx *ctx) {
   if (ctx->argc < 2) {
     fprintf(stderr,
-            "usage: cursus qm list|show|hold|release|delete|return|retry|"
-            "counters|jobs|inject ...\n");
+            "usage: cursus qm list|show|history|hold|release|delete|return|"
+            "retry|clean|top|counters [clear]|jobs|inject ...\n");
     return 2;
   }
   qm_ctx q = {0};
@@ -673,8 +713,16 @@ int cmd_qm(cmd_ctx *ctx) {
     rc = prepare_notices(&q) ? qm_delete(&q, argc, argv, true) : 1;
   else if (strcmp(c, "retry") == 0 && argc > 1)
     rc = qm_retry(&q, argc, argv);
+  else if (strcmp(c, "counters") == 0 && argc >= 2 && strcmp(argv[1], "clear") == 0)
+    rc = qm_counters_clear(&q, argc > 2 ? argv[2] : NULL);
   else if (strcmp(c, "counters") == 0 || strcmp(c, "summarize") == 0)
     rc = qm_table(&q, "COUNTERS");
+  else if (strcmp(c, "history") == 0 && argc == 2)
+    rc = qm_history(&q, argv[1]);
+  else if (strcmp(c, "clean") == 0)
+    rc = qm_clean(&q, argc, argv);
+  else if (strcmp(c, "top") == 0)
+    rc = qm_top(&q, argc, argv);
   else if (strcmp(c, "jobs") == 0)
     rc = qm_table(&q, "JOBS");
   else if (strcmp(c, "inject") == 0)

@@ -400,8 +400,9 @@ static int rewrite_one(const mtacfg *m, const char *address, unsigned flags,
   }
   char *out = g_strdup(rw.address);
   rewrite_result_clear(&rw);
-  bool noreverse = cnf_channel_has(src, "noreverse") ||
-                   (dst != NULL && cnf_channel_has(dst, "noreverse"));
+  bool noreverse = !cnf_channel_flag(src, "reverse", "noreverse", true) ||
+                   (dst != NULL &&
+                    !cnf_channel_flag(dst, "reverse", "noreverse", true));
   if ((flags & REWRITE_FROM) && !noreverse &&
       (!(flags & REWRITE_ENVELOPE) || m->reverse_envelope)) {
     char *rev = reverse(m, p, out);

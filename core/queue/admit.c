@@ -177,7 +177,8 @@ int admit_recipient(const admit_session *s, const char *sender_rw,
   const char *from = sender_rw != NULL ? sender_rw : s->sender;
   resolve_params rp = {.source_channel = s->source_channel,
                        .sender = from,
-                       .auth_user = s->auth_user};
+                       .auth_user = s->auth_user,
+                       .flags = s->no_expand ? RESOLVE_NO_EXPAND : 0};
   resolve_result res;
   resolve_result_init(&res);
   int rc = resolve_recipient(address, &rp, &res);
@@ -259,8 +260,8 @@ char *admit_switch_channel(const char *channel, const char *client_ip,
   const mtacfg *m = cfg != NULL ? mtacfg_of(cfg) : NULL;
   const cnf_channel *cur = m != NULL ? mtacfg_channel(m, channel) : NULL;
   char *out = NULL;
-  if (cur != NULL && cnf_channel_has(cur, "switchchannel") &&
-      !cnf_channel_has(cur, "noswitchchannel")) {
+  if (cur != NULL &&
+      cnf_channel_flag(cur, "switchchannel", "noswitchchannel", false)) {
     const char *names[2] = {client_ip, client_host};
     for (int i = 0; i < 2 && out == NULL; i++) {
       if (names[i] == NULL || *names[i] == '\0')
@@ -270,7 +271,7 @@ char *admit_switch_channel(const char *channel, const char *client_ip,
       const cnf_channel *to = switch_target(m, cur, addr);
       /* never to the local channel: no SMTP session comes from it */
       if (to != NULL && to != cur && to != mtacfg_local_channel(m) &&
-          !cnf_channel_has(to, "noswitchchannel"))
+          cnf_channel_flag(to, "allowswitchchannel", "noswitchchannel", true))
         out = g_strdup(to->name);
       g_free(addr);
     }

@@ -29,6 +29,7 @@ typedef struct admit_session {
   unsigned client_port;
   const char *app_info;     /* "ESMTP/helo-name" ... or NULL */
   const char *session_flags; /* letters: E EHLO, L LMTP, T TLS, A AUTH */
+  bool no_expand; /* rewrite only: expansion is deferred (expandlimit) */
 } admit_session;
 
 /* A refusal or a note to pass on. */

@@ -51,6 +51,7 @@ struct cursus_enqueue {
   bool per_rcpt;
   bool hold_all;    /* FROM_ACCESS said $H: every copy is held */
   bool discard_all; /* FROM_ACCESS said $B: accepted, then dropped */
+  const char *expand_channel; /* expandlimit passed: where expansion goes */
   uint64_t declared;
   int64_t arrival_us;
   uint64_t max_size;
@@ -533,10 +534,60 @@ static int refuse_rcpt(enqueue *e, const char *address, cursus_reply *r,
   return status_of(code);
 }
 
+static int accept_targets(enqueue *e, const char *address, unsigned notify,
+                          const char *orcpt, GPtrArray *targets,
+                          admit_reply *arp, cursus_reply *r);
+
+/* defer_expansion - past the source channel's `expandlimit`, recipients
+ * are only rewritten, and the whole message goes to `expandchannel`
+ * (default reprocess), whose job expands every recipient off-line: the
+ * client does not wait for a large expansion */
+static void defer_expansion(enqueue *e, const cnf_channel *src) {
+  if (e->expand_channel != NULL || src == NULL)
+    return;
+  long long limit = cnf_channel_int(src, "expandlimit", 0);
+  if (limit <= 0 || e->presented <= (unsigned long long)limit)
+    return;
+  const cnf_kw *k = cnf_channel_kw(src, "expandchannel");
+  const char *to = k != NULL && k->values->len > 0 ? k->values->pdata[0]
+                                                   : "reprocess";
+  if (channel(e, to) == NULL || strcmp(to, e->source) == 0) {
+    log_warning("%s: expandlimit %lld passed, but channel %s cannot expand "
+                "(not defined, or the source itself): expanding now",
+                e->source, limit, to);
+    return;
+  }
+  e->expand_channel = to;
+  e->session.no_expand = true;
+}
+
+/* to_expand_channel - with expansion deferred, every recipient goes to
+ * the expand channel as the sender gave it, once */
+static void to_expand_channel(enqueue *e) {
+  GHashTable *seen = g_hash_table_new(NULL, NULL);
+  for (guint i = 0; i < e->entries->len; i++) {
+    entry *en = e->entries->pdata[i];
+    if (en->refused || en->dropped)
+      continue;
+    if (!g_hash_table_add(seen, GUINT_TO_POINTER(en->rcpt_index + 1))) {
+      en->dropped = true; /* another form of a recipient already there */
+      continue;
+    }
+    g_free(en->t->address);
+    g_free(en->t->channel);
+    g_free(en->t->host);
+    en->t->address = g_strdup(en->original);
+    en->t->channel = g_strdup(e->expand_channel);
+    en->t->host = NULL;
+  }
+  g_hash_table_destroy(seen);
+}
+
 int enqueue_rcpt(enqueue *e, const char *address, unsigned notify,
                  const char *orcpt, cursus_reply *r) {
   const cnf_channel *src = channel(e, e->source);
   e->presented++;
+  defer_expansion(e, src);
   long long limit = cnf_channel_int(src, "recipientlimit", 0);
   long long cutoff = cnf_channel_int(src, "recipientcutoff", 0);
   if (cutoff > 0 && e->presented > (unsigned long long)cutoff)
@@ -554,6 +605,40 @@ int enqueue_rcpt(enqueue *e, const char *address, unsigned notify,
     g_ptr_array_free(targets, TRUE);
     return rc;
   }
+  return accept_targets(e, address, notify, orcpt, targets, &ar, r);
+}
+
+int enqueue_rcpt_routed(enqueue *e, const char *address, unsigned notify,
+                        const char *orcpt, const cursus_route *routes,
+                        size_t n, cursus_reply *r) {
+  const cnf_channel *src = channel(e, e->source);
+  e->presented++;
+  long long limit = cnf_channel_int(src, "recipientlimit", 0);
+  if (limit > 0 && e->accepted >= (unsigned long long)limit)
+    return refuse_rcpt(e, address, r, 452, 0, "4.5.3 Too many recipients");
+  if (n == 0)
+    return refuse_rcpt(e, address, r, 550, 0,
+                       "5.1.1 the address resolves to no recipient");
+  GPtrArray *targets = g_ptr_array_new_with_free_func(admit_target_free);
+  for (size_t i = 0; i < n; i++) {
+    admit_target *t = g_new0(admit_target, 1);
+    t->address = g_strdup(routes[i].address);
+    t->channel = g_strdup(routes[i].channel);
+    t->host = dup_or_null(routes[i].host);
+    t->errors_to = dup_or_null(routes[i].errors_to);
+    g_ptr_array_add(targets, t);
+  }
+  admit_reply ar = {0};
+  return accept_targets(e, address, notify, orcpt, targets, &ar, r);
+}
+
+/* accept_targets - ADDRESS goes to TARGETS (taken), after the size and
+ * content filter checks */
+static int accept_targets(enqueue *e, const char *address, unsigned notify,
+                          const char *orcpt, GPtrArray *targets,
+                          admit_reply *arp, cursus_reply *r) {
+  admit_reply ar = *arp;
+  int rc = CURSUS_OK;
   /* the declared size against each destination channel */
   for (guint i = 0; i < targets->len && e->declared > 0; i++) {
     admit_target *t = targets->pdata[i];
@@ -694,6 +779,8 @@ static GString *envelope_for(const enqueue *e, GPtrArray *entries) {
 /* build_copies - the queue files of the message; false when nothing is
  * left to queue */
 static bool build_copies(enqueue *e) {
+  if (e->expand_channel != NULL)
+    to_expand_channel(e);
   GHashTable *groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                              NULL);
   GPtrArray *order = g_ptr_array_new(); /* of GPtrArray*, first-seen order */
@@ -734,9 +821,10 @@ static bool build_copies(enqueue *e) {
         g_ptr_array_add(part, g->pdata[k]);
       char name[QUEUE_NAME_MAX + 1];
       snprintf(name, sizeof(name), "%s.%02u", e->id, ++n);
-      g_ptr_array_add(e->job.copies,
-                      qcopy_new(first->t->channel, queue_channel_subdirs(ch),
-                                name, envelope_for(e, part), e->scan.priority));
+      qcopy *c = qcopy_new(first->t->channel, queue_channel_subdirs(ch),
+                           name, envelope_for(e, part), e->scan.priority);
+      c->rcpts = part->len;
+      g_ptr_array_add(e->job.copies, c);
       g_ptr_array_add(e->copy_entries, part);
     }
     g_ptr_array_free(g, TRUE);

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <cursus/channel.h>
+#include <cursus/lookup.h>
 #include "config/config.h"
 #include "util/ev.h"
 
@@ -26,6 +27,11 @@ typedef struct cursus_enqueue enqueue;
 /* enqueue_start - a new message (see channel.h); NULL with *reply_r */
 enqueue *enqueue_start(const cursus_enqueue_params *params,
                        cursus_reply *reply_r);
+/* enqueue_rcpt_routed - add recipient ADDRESS already resolved to the N
+ * ROUTES (address, channel, host, errors_to): no second resolution */
+int enqueue_rcpt_routed(enqueue *e, const char *address, unsigned notify,
+                        const char *orcpt, const cursus_route *routes,
+                        size_t n, cursus_reply *r);
 /* enqueue_rcpt - add a recipient; CURSUS_OK, TEMPFAIL or PERMFAIL */
 int enqueue_rcpt(enqueue *e, const char *address, unsigned notify,
                  const char *orcpt, cursus_reply *reply_r);

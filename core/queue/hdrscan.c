@@ -15,7 +15,7 @@ enum {
   ST_SKIP,       /* a line that is not a field: skip to its end */
 };
 
-enum { CAP_NONE, CAP_MESSAGE_ID, CAP_PRIORITY };
+enum { CAP_NONE, CAP_MESSAGE_ID, CAP_PRIORITY, CAP_IMPORTANCE };
 
 void hdrscan_init(hdrscan *s) {
   memset(s, 0, sizeof(*s));
@@ -39,11 +39,20 @@ static void field_end(hdrscan *s) {
   if (s->capture == CAP_MESSAGE_ID && s->message_id[0] == '\0') {
     char *v = trimmed(s->value, s->value_len);
     g_strlcpy(s->message_id, v, sizeof(s->message_id));
-  } else if (s->capture == CAP_PRIORITY) {
+  } else if (s->capture == CAP_PRIORITY && !s->priority_set) {
     char *v = trimmed(s->value, s->value_len);
+    s->priority_set = true;
     if (g_ascii_strcasecmp(v, "urgent") == 0)
       s->priority = CURSUS_PRIORITY_URGENT;
     else if (g_ascii_strcasecmp(v, "non-urgent") == 0)
+      s->priority = CURSUS_PRIORITY_NONURGENT;
+    else
+      s->priority = CURSUS_PRIORITY_NORMAL;
+  } else if (s->capture == CAP_IMPORTANCE && !s->priority_set) {
+    char *v = trimmed(s->value, s->value_len);
+    if (g_ascii_strcasecmp(v, "high") == 0)
+      s->priority = CURSUS_PRIORITY_URGENT;
+    else if (g_ascii_strcasecmp(v, "low") == 0)
       s->priority = CURSUS_PRIORITY_NONURGENT;
   }
   s->capture = CAP_NONE;
@@ -59,6 +68,8 @@ static void name_done(hdrscan *s) {
     s->capture = CAP_MESSAGE_ID;
   else if (name_is(s, "Priority"))
     s->capture = CAP_PRIORITY;
+  else if (name_is(s, "Importance"))
+    s->capture = CAP_IMPORTANCE;
 }
 
 void hdrscan_feed(hdrscan *s, const char *data, size_t len) {

@@ -3,8 +3,9 @@
  * learnt while the content streams in
  *
  * Counts Received: fields (hop count, for loop protection), keeps the
- * Message-ID: value (for the message log) and the Priority: value, and
- * notes where the header ends.  Bytes arrive in pieces of any size; the
+ * Message-ID: value (for the message log) and the message's priority
+ * (RFC 2156: Priority: urgent / normal / non-urgent; without it,
+ * Importance: high / normal / low), and notes where the header ends.  Bytes arrive in pieces of any size; the
  * scanner keeps a few dozen bytes of state and stops at the first empty
  * line.  Pure code.
  */
@@ -27,6 +28,7 @@ typedef struct hdrscan {
   unsigned fields;       /* header fields */
   char message_id[HDRSCAN_VALUE_MAX];
   cursus_priority priority;
+  bool priority_set; /* by a Priority: field, which Importance: yields to */
   /* state */
   int state;
   unsigned name_len;

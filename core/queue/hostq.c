@@ -154,6 +154,23 @@ static int h_enqueue_recipient(cursus_enqueue *e, const char *address,
   return rc;
 }
 
+static int h_enqueue_routes(cursus_enqueue *e, const cursus_recipient *rcpt,
+                            const struct cursus_resolution *res,
+                            const char **error_r) {
+  if (res == NULL || res->status != CURSUS_OK) {
+    *error_r = "5.1.1 the recipient is not resolved";
+    return CURSUS_PERMFAIL;
+  }
+  cursus_reply r = {0};
+  int rc = enqueue_rcpt_routed(e, rcpt->original != NULL ? rcpt->original
+                                                         : rcpt->address,
+                               rcpt->notify, rcpt->orcpt, res->routes,
+                               res->n_routes, &r);
+  if (rc != CURSUS_OK)
+    *error_r = r.text;
+  return rc;
+}
+
 static int h_enqueue_write(cursus_enqueue *e, const void *data, size_t len,
                            const char **error_r) {
   return enqueue_write(e, data, len, error_r);
@@ -292,6 +309,7 @@ static const cursus_queue_ops table = {
     .channel_keyword_last = c_keyword_last,
     .run_request = h_run_request,
     .rcpt_result_dsn = m_rcpt_result_dsn,
+    .enqueue_routes = h_enqueue_routes,
 };
 
 const cursus_queue_ops *hostq_ops(ev_loop *loop) {

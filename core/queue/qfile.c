@@ -724,6 +724,7 @@ static bool apply_record(qenv *e, const tokens *t) {
     r = e->rcpts->pdata[idx];
     r->state = st;
     r->when = when;
+    r->results++;
     g_free(r->code);
     g_free(r->diag);
     g_free(r->remote);

@@ -58,6 +58,9 @@ typedef struct qrcpt {
   char *diag;     /* diagnostic text of the last result, or NULL     */
   char *remote;   /* remote MTA of the last result, or NULL          */
   int64_t when;   /* time of the last result (seconds), 0 = none     */
+  unsigned results; /* result records read and written: a sequence that
+                       tells a new result from an old one of the same
+                       second (not stored)                             */
   unsigned dsn;   /* enum qdsn bits                                  */
 } qrcpt;
 

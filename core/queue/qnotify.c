@@ -5,6 +5,7 @@
 #include "qnotify.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,9 +52,9 @@ size_t qnotify_format(const qnotify_msg *m, char out[QNOTIFY_MAX]) {
   if (m->type == QNOTIFY_NEW) {
     if (!word_ok(m->path))
       return 0;
-    n = snprintf(out, QNOTIFY_MAX, "Q1 NEW %s %s %s %llu\n", m->channel,
+    n = snprintf(out, QNOTIFY_MAX, "Q1 NEW %s %s %s %llu %u\n", m->channel,
                  m->path, priority_word(m->priority),
-                 (unsigned long long)m->size);
+                 (unsigned long long)m->size, m->rcpts);
   } else {
     n = snprintf(out, QNOTIFY_MAX, "Q1 RUN %s\n", m->channel);
   }
@@ -87,8 +88,9 @@ static void send_msg(const qnotify_msg *m) {
 }
 
 void qnotify_new(const char *channel, const char *rel_path,
-                 cursus_priority priority, uint64_t size) {
-  qnotify_msg m = {.type = QNOTIFY_NEW, .priority = priority, .size = size};
+                 cursus_priority priority, uint64_t size, unsigned rcpts) {
+  qnotify_msg m = {.type = QNOTIFY_NEW, .priority = priority, .size = size,
+                   .rcpts = rcpts};
   if (g_strlcpy(m.channel, channel, sizeof(m.channel)) >= sizeof(m.channel) ||
       g_strlcpy(m.path, rel_path, sizeof(m.path)) >= sizeof(m.path))
     return;
@@ -120,6 +122,14 @@ static bool next_word(const char **p, const char *end, char *out, size_t max) {
   return true;
 }
 
+/* parse_count - a decimal count */
+static bool parse_count(const char *word, uint64_t *out) {
+  char *e = NULL;
+  errno = 0;
+  *out = g_ascii_strtoull(word, &e, 10);
+  return errno == 0 && e != NULL && *e == '\0' && g_ascii_isdigit(word[0]);
+}
+
 bool qnotify_parse(const char *buf, size_t len, qnotify_msg *m) {
   char word[256];
   memset(m, 0, sizeof(*m));
@@ -148,12 +158,16 @@ bool qnotify_parse(const char *buf, size_t len, qnotify_msg *m) {
     m->priority = CURSUS_PRIORITY_NONURGENT;
   else
     return false;
-  if (!next_word(&p, end, word, sizeof(word)) || p != end)
+  if (!next_word(&p, end, word, sizeof(word)) || !parse_count(word, &m->size))
     return false;
-  char *e = NULL;
-  errno = 0;
-  m->size = g_ascii_strtoull(word, &e, 10);
-  return errno == 0 && e != NULL && *e == '\0' && g_ascii_isdigit(word[0]);
+  if (p == end) /* a sender that does not count recipients */
+    return true;
+  uint64_t rcpts = 0;
+  if (!next_word(&p, end, word, sizeof(word)) || p != end ||
+      !parse_count(word, &rcpts) || rcpts > UINT_MAX)
+    return false;
+  m->rcpts = (unsigned)rcpts;
+  return true;
 }
 
 int qnotify_listen(const char *run_dir, char **error_r) {

@@ -8,7 +8,7 @@
  * harmless because the job controller rebuilds its view from the queue
  * directories when it starts.  docs/queue-format.md gives the format:
  *
- *   "Q1 NEW <channel> <rel-path> <priority> <size>\n"
+ *   "Q1 NEW <channel> <rel-path> <priority> <size> [<recipients>]\n"
  *   "Q1 RUN <channel or domain>\n"          (ETRN and `cursus` tools)
  *
  * Fields are separated by single spaces; channel names and queue paths
@@ -35,14 +35,16 @@ typedef struct qnotify_msg {
   char path[256];    /* NEW: path relative to queue_dir */
   cursus_priority priority;
   uint64_t size;
+  unsigned rcpts; /* NEW: recipients in the file; 0 = not said */
 } qnotify_msg;
 
 /* qnotify_set_run_dir - where the socket is (per process, once) */
 void qnotify_set_run_dir(const char *run_dir);
-/* qnotify_new - tell about a new file; waits at most 200 ms for room in
- * the job controller's receive queue, never fails */
+/* qnotify_new - tell about a new file of RCPTS recipients (0: not
+ * known); waits at most 200 ms for room in the job controller's receive
+ * queue, never fails */
 void qnotify_new(const char *channel, const char *rel_path,
-                 cursus_priority priority, uint64_t size);
+                 cursus_priority priority, uint64_t size, unsigned rcpts);
 /* qnotify_run - ask for a run of TARGET (a channel or a domain) */
 void qnotify_run(const char *target);
 

@@ -279,6 +279,7 @@ int qmsg_result(qmsg *m, unsigned index, qstate state, const char *code,
     qrcpt *r = m->env->rcpts->pdata[index];
     r->state = state;
     r->when = now;
+    r->results++;
     g_free(r->code);
     g_free(r->diag);
     g_free(r->remote);

@@ -478,7 +478,8 @@ static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) 
     if (job->status == CURSUS_OK)
       for (guint i = 0; i < job->copies->len; i++) {
         qcopy *c = job->copies->pdata[i];
-        qnotify_new(c->channel, c->rel_path, c->priority, job->body->size);
+        qnotify_new(c->channel, c->rel_path, c->priority, job->body->size,
+                    c->rcpts);
       }
     job->done(job);
   }

@@ -56,6 +56,8 @@ typedef struct qcopy {
   char *rel_path; /* dir/name */
   GString *envelope;
   cursus_priority priority;
+  unsigned rcpts; /* recipients in the file (0: not known), for the job
+                     controller */
   /* used by the committer */
   int fd;
   char *tmp_path; /* named temporary file (no O_TMPFILE), or NULL */

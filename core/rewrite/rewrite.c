@@ -572,7 +572,8 @@ int rewrite_address(const rewrite_env *env, const char *address,
   memset(r, 0, sizeof(*r));
   st.tag = g_ascii_strdown(p->tag != NULL ? p->tag : "", -1);
   st.key = g_string_sized_new(128);
-  bool bop = p->source != NULL && cnf_channel_has(p->source, "bangoverpercent");
+  bool bop = p->source != NULL && cnf_channel_flag(p->source, "bangoverpercent",
+                                                       "nobangoverpercent", false);
   st.bangs = (env->bang_paths || bop) &&
              !(p->source != NULL && cnf_channel_has(p->source, "percentonly"));
   st.bang_first = bop;

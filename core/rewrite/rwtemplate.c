@@ -834,9 +834,11 @@ static bool channel_matches(const char *pat, const char *name) {
 /* channel_checks - the $M $N $Q $C clauses against the situation */
 static bool channel_checks(ev *e, GPtrArray *const *lists) {
   const rw_situation *sit = e->sit;
-  bool src_rules = sit->source != NULL && !cnf_channel_has(sit->source, "norules");
+  bool src_rules = sit->source != NULL &&
+                   cnf_channel_flag(sit->source, "rules", "norules", true);
   bool dst_rules =
-      sit->destination != NULL && !cnf_channel_has(sit->destination, "norules");
+      sit->destination != NULL &&
+      cnf_channel_flag(sit->destination, "rules", "norules", true);
   for (int i = 0; i < 4; i++) {
     const GPtrArray *l = lists[i];
     if (l == NULL || l->len == 0)

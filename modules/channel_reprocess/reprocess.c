@@ -3,17 +3,22 @@
  * hold channel
  *
  * Reprocess (channels reprocess*, process*): each recipient is resolved
- * again (rewrite rules, aliases, directory; host->lookup, flagged as
- * reprocessing) and the message is enqueued anew from this channel to
- * wherever the recipients route now: deferred expansion, a domain that
- * failed temporarily, a recipient moved by the administrator.  A
- * recipient that routes back to this very channel is a loop and fails.
+ * again, once (rewrite rules, aliases, directory; host->lookup, flagged as
+ * reprocessing, so `$1M` rules apply) and the message is enqueued anew
+ * from this channel to the routes of that resolution (host->queue->
+ * enqueue_routes: no second resolution outside the reprocess context):
+ * deferred expansion, a domain that failed temporarily, a recipient moved
+ * by the administrator.  A recipient that routes back to this very
+ * channel is a loop and fails.  An address this channel was reached by
+ * (`@reprocess-daemon:ADDRESS`, the directory's deferred delivery
+ * options) is resolved without that route.
  *
  * Hold (channels hold*): messages for recipients whose directory entry
- * says hold (mailDeliveryOption: hold) wait here.  On each retry (the
- * channel's backoff) the recipient is resolved again: while it still
- * routes to the hold channel it stays held (4.2.1), once it routes
- * elsewhere the message moves on there.  The channel's `notices` bound
+ * says hold (mailUserStatus or mailDomainStatus hold, mailDeliveryOption
+ * hold: `@hold-daemon:ADDRESS`) wait here.  On each retry (the channel's
+ * backoff) ADDRESS is resolved again: while it still routes to the hold
+ * channel it stays held (4.2.1), once it routes elsewhere the message
+ * moves on there.  The channel's `notices` bound
  * how long mail is held before it is returned.
  */
 #include <stdbool.h>
@@ -28,6 +33,7 @@ static cursus_module_ctx *me;
 
 typedef struct rp_chan {
   char *name;
+  char *host; /* the channel's official host name: hold-daemon ... */
 } rp_chan;
 
 static int rp_init(cursus_module_ctx *ctx, const cursus_host *h,
@@ -45,6 +51,8 @@ static int rp_open(cursus_module_ctx *ctx, const cursus_channel *chan,
                    void **data_r, const char **error_r) {
   rp_chan *c = g_new0(rp_chan, 1);
   c->name = g_strdup(host->queue->channel_name(chan));
+  const char *h = host->queue->channel_host(chan);
+  c->host = g_strdup(h != NULL ? h : "");
   *data_r = c;
   return CURSUS_OK;
 }
@@ -55,6 +63,16 @@ static bool routes_here(const rp_chan *c, const cursus_resolution *res) {
     if (g_ascii_strcasecmp(res->routes[k].channel, c->name) == 0)
       return true;
   return false;
+}
+
+/* own_route_stripped - ADDRESS without a leading source route naming this
+ * channel ("@hold-daemon:frank@example.com" -> "frank@example.com") */
+static const char *own_route_stripped(const rp_chan *c, const char *address) {
+  size_t n = strlen(c->host);
+  if (address[0] == '@' && n > 0 && g_ascii_strncasecmp(address + 1, c->host, n) == 0 &&
+      (address[n + 1] == ':' || address[n + 1] == ',') && address[n + 2] != '\0')
+    return address + n + 2; /* after the colon, or the comma of a longer route */
+  return address;
 }
 
 static void result(cursus_message *msg, size_t i, int status, const char *code,
@@ -101,7 +119,8 @@ static int rp_deliver(void *data, cursus_message *msg, const char **error_r) {
                                .sender = q->sender(msg),
                                .flags = CURSUS_RESOLVE_REPROCESS};
     cursus_resolution *res = NULL;
-    int st = host->lookup->resolve_recipient(r->address, &p, &res);
+    int st = host->lookup->resolve_recipient(own_route_stripped(c, r->address),
+                                             &p, &res);
     if (st != CURSUS_OK) {
       result(msg, i, st, st == CURSUS_PERMFAIL ? "5.1.1" : "4.4.3",
              res != NULL && res->error != NULL ? res->error : "cannot resolve");
@@ -117,8 +136,7 @@ static int rp_deliver(void *data, cursus_message *msg, const char **error_r) {
         enq = q->enqueue_begin(me, c->name, q->sender(msg), &err);
       if (enq == NULL) {
         result(msg, i, CURSUS_TEMPFAIL, "4.3.0", err);
-      } else if ((st = q->enqueue_recipient(enq, r->address, r->notify,
-                                            r->orcpt, &err)) != CURSUS_OK) {
+      } else if ((st = q->enqueue_routes(enq, r, res, &err)) != CURSUS_OK) {
         result(msg, i, st, st == CURSUS_PERMFAIL ? "5.1.1" : "4.3.0", err);
       } else {
         g_array_append_val(moving, i);
@@ -145,6 +163,7 @@ static int rp_deliver(void *data, cursus_message *msg, const char **error_r) {
 static void rp_close(void *data) {
   rp_chan *c = data;
   g_free(c->name);
+  g_free(c->host);
   g_free(c);
 }
 

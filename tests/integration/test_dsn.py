@@ -8,6 +8,7 @@ import email
 import email.policy
 import os
 import re
+import smtplib
 import subprocess
 
 import pytest
@@ -25,7 +26,7 @@ def world(tmp_path, cursus):
     made = []
 
     def make(dest_options=("-f", "RCPT"), channel_extra="", notice_unit=1,
-             conf_extra=""):
+             conf_extra="", rules=".  $U%$H@tcp-daemon", services=None):
         dest = SmtpSink(tmp_path, *dest_options)
         home = SmtpSink(tmp_path, host="127.0.0.4", port=dest.port)
         dns = Dnsmasq(tmp_path,
@@ -39,7 +40,9 @@ def world(tmp_path, cursus):
                             extra=conf_extra) +
             "[server]\npostmaster = postmaster@example.org\n",
             imta=imta("tcp_local smtp port %d notls logging %s\ntcp-daemon"
-                      % (dest.port, channel_extra)))
+                      % (dest.port, channel_extra),
+                      "tcp_intranet slave\ntcp_intranet-daemon", rules=rules),
+            services=services)
         srv.start()
         return srv, dest, home
 
@@ -267,3 +270,42 @@ def test_success_notice_says_relayed_or_is_left_to_a_dsn_peer(world, tmp_path):
     assert blocks[1]["final-recipient"] == "rfc822; carol@example.com"
     assert blocks[1]["action"] == "relayed"
     assert blocks[1]["status"].startswith("2.")
+
+
+@pytest.mark.parametrize("form,final", [
+    ("", "bob@example.com"),
+    ("includefinal", "bob@example.com"),
+    ("suppressfinal", "Robert@example.com"),
+    ("useintermediate", "bob@example.net"),
+    ("useintermediate includefinal", "bob@example.com"),
+])
+def test_notice_names_the_recipient_in_the_channels_form(world, form, final):
+    # example.net is rewritten to example.com: the sender gave bob@example.net
+    # (the intermediate form), the final form is bob@example.com, and the
+    # ORCPT names Robert
+    srv, dest, home = world(
+        channel_extra=form,
+        rules="example.net  $U%example.com@tcp-daemon\n.  $U%$H@tcp-daemon",
+        services={"SMTP": {"PROTOCOL": "smtp", "CHANNEL": "tcp_intranet"}})
+    with smtplib.SMTP("127.0.0.1", srv.port("SMTP"), timeout=10) as s:
+        s.ehlo("client.example.org")
+        s.mail("alice@example.org")
+        code, _ = s.rcpt("bob@example.net", ["ORCPT=rfc822;Robert@example.com"])
+        assert code == 250
+        code, _ = s.data(BODY.replace("\n", "\r\n").encode())
+        assert code == 250
+    assert srv.wait_until(lambda: len(home.messages()) == 1, timeout=20), srv.log()
+    (msg, raw), = notices(home)
+    blocks, parts = status_blocks(msg)
+    assert blocks[1]["final-recipient"] == "rfc822; " + final
+    assert blocks[1]["original-recipient"] == "rfc822;Robert@example.com"
+    assert "<%s>" % final in parts[0].get_payload()
+
+
+def test_postheadbody_after_postheadonly_copies_the_whole_message(world):
+    srv, dest, home = world(channel_extra="sendpost postheadonly postheadbody")
+    inject(srv, "tcp_local", "alice@example.org", "bob@example.com", body=BODY)
+    assert srv.wait_until(lambda: len(home.messages()) == 2, timeout=20)
+    by_rcpt = {m["X-Rcpt-Args"].split()[0]: (m, r) for m, r in notices(home)}
+    _, parts = status_blocks(by_rcpt["<postmaster@example.org>"][0])
+    assert parts[2].get_content_type() == "message/rfc822"

@@ -143,6 +143,33 @@ def test_reprocess_and_hold_resolve_again(cursus, tmp_path):
         sink.stop()
 
 
+def test_reprocess_resolves_once_in_the_reprocess_context(cursus, tmp_path):
+    # a rule that applies only while reprocessing: only a resolution made in
+    # the reprocess context sends special.test to the sink; any other goes
+    # to the bitbucket
+    sink = SmtpSink(tmp_path)
+    try:
+        rules = ("special.test  $U%$H@tcp-daemon$1M\n"
+                 "special.test  $U%$H@bitbucket-daemon\n"
+                 ".  $U%$H@tcp-daemon")
+        srv = cursus(conf_extra=conf(), imta=imta(
+            "tcp_local smtp daemon 127.0.0.1 port %d notls logging\ntcp-daemon" % sink.port,
+            "reprocess logging\nreprocess-daemon",
+            "bitbucket logging\nbitbucket-daemon", rules=rules))
+        srv.start()
+        inject(srv, "reprocess", "alice@example.org", "x@special.test",
+               "@reprocess-daemon:y@special.test", body=BODY)
+        assert srv.wait_until(lambda: len(sink.messages()) == 1, timeout=15), srv.log()
+        wait_empty(srv)
+        log = mail_log(srv)
+        assert not re.search(r" bitbucket D", log), log
+        # one copy, both recipients, the route of this channel gone
+        assert b"x@special.test" in sink.messages()[0]
+        assert b"y@special.test" in sink.messages()[0]
+    finally:
+        sink.stop()
+
+
 def test_sdk_example_channel_runs_under_the_job_controller(sdk, tmp_path, cursus):
     work = build_example(sdk, tmp_path)
     drop = tmp_path / "drop"

@@ -7,6 +7,7 @@
 #include "config/imtacnf.h"
 #include "jobs/dsn.h"
 #include "jobs/jobproto.h"
+#include "jobs/jpolicy.h"
 #include "jobs/qcache.h"
 #include "jobs/schedule.h"
 
@@ -123,6 +124,8 @@ START_TEST(jobproto_round_trip) {
       {.path = "tcp_local/003/1ABC.02", .outcome = JOB_DEFERRED,
        .next_retry = 1795898826},
       {.path = "hold/1ABC.01", .outcome = JOB_HELD},
+      {.path = "tcp_local/1ABC.03", .outcome = JOB_WAITING,
+       .next_retry = 1795898900},
       {.path = "pipe/1ABC.01", .outcome = JOB_ERROR, .text = "disk full"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -199,6 +202,68 @@ START_TEST(qcache_wakes_due_entries) {
 }
 END_TEST
 
+START_TEST(jpolicy_drops_and_periodic_runs) {
+  jpolicy p = {.block_size = 1024, .urgent_blocks = 10, .normal_blocks = 20,
+               .nonurgent_blocks = 30, .immediate_from = CURSUS_PRIORITY_NORMAL,
+               .periodic_s = 600, .after_s = 0};
+  bool per = true;
+  /* small urgent stays urgent and immediate */
+  ck_assert_int_eq(jpolicy_priority(&p, CURSUS_PRIORITY_URGENT, 10 * 1024, &per),
+                   CURSUS_PRIORITY_URGENT);
+  ck_assert(!per);
+  /* above urgentblocklimit: normal; above normalblocklimit too: non-urgent,
+   * which immnormal leaves to the periodic run */
+  ck_assert_int_eq(jpolicy_priority(&p, CURSUS_PRIORITY_URGENT, 15 * 1024, &per),
+                   CURSUS_PRIORITY_NORMAL);
+  ck_assert(!per);
+  ck_assert_int_eq(jpolicy_priority(&p, CURSUS_PRIORITY_URGENT, 25 * 1024, &per),
+                   CURSUS_PRIORITY_NONURGENT);
+  ck_assert(per);
+  /* immnonurgent: non-urgent is immediate, unless above nonurgentblocklimit */
+  p.immediate_from = CURSUS_PRIORITY_NONURGENT;
+  jpolicy_priority(&p, CURSUS_PRIORITY_NONURGENT, 25 * 1024, &per);
+  ck_assert(!per);
+  jpolicy_priority(&p, CURSUS_PRIORITY_NONURGENT, 31 * 1024, &per);
+  ck_assert(per);
+  /* immurgent: normal waits; periodic: everything waits */
+  p.immediate_from = CURSUS_PRIORITY_URGENT;
+  jpolicy_priority(&p, CURSUS_PRIORITY_NORMAL, 1, &per);
+  ck_assert(per);
+  p.immediate_from = CURSUS_PRIORITY_NONURGENT;
+  p.periodic = true;
+  jpolicy_priority(&p, CURSUS_PRIORITY_URGENT, 1, &per);
+  ck_assert(per);
+  /* first attempts: `after` counts from arrival, periodic runs are on
+   * multiples of the interval */
+  p.after_s = 300;
+  ck_assert_int_eq(jpolicy_first_attempt(&p, false, 1000, 1000), 1300);
+  ck_assert_int_eq(jpolicy_first_attempt(&p, false, 1000, 5000), 1300);
+  ck_assert_int_eq(jpolicy_first_attempt(&p, true, 1000, 1000), 1800);
+  ck_assert_int_eq(jpolicy_first_attempt(&p, true, 1000, 1900), 2400);
+}
+END_TEST
+
+START_TEST(qcache_holds_at_most_max_messages) {
+  qcache *qc = qcache_new();
+  qc->max_messages = 2;
+  ck_assert_ptr_nonnull(qcache_add(qc, "c", "c/a", CURSUS_PRIORITY_NORMAL, 1));
+  qc_entry *b = qcache_add(qc, "c", "c/b", CURSUS_PRIORITY_NORMAL, 1);
+  ck_assert_ptr_nonnull(b);
+  ck_assert(!qc->left_on_disk);
+  ck_assert_ptr_null(qcache_add(qc, "c", "c/c", CURSUS_PRIORITY_NORMAL, 1));
+  ck_assert(qc->left_on_disk);
+  ck_assert_uint_eq(qcache_room(qc), 0);
+  /* ready recipients follow the ready list */
+  b->rcpts = 5;
+  qcache_place(qc, b, 0);
+  ck_assert_uint_eq(qcache_chan(qc, "c")->ready_rcpts, 5);
+  qcache_remove(qc, b);
+  ck_assert_uint_eq(qcache_chan(qc, "c")->ready_rcpts, 0);
+  ck_assert_uint_eq(qcache_room(qc), 1);
+  qcache_free(&qc);
+}
+END_TEST
+
 START_TEST(dsn_shape) {
   const char *orig = "From: a@example.org\r\nSubject: hi\r\n\r\nbody\r\n";
   char *path = g_build_filename(tmpdir, "orig", NULL);
@@ -259,6 +324,8 @@ int main(void) {
   tcase_add_test(tc, qcache_orders_by_priority_and_retry);
   tcase_add_test(tc, qcache_wakes_due_entries);
   tcase_add_test(tc, dsn_shape);
+  tcase_add_test(tc, jpolicy_drops_and_periodic_runs);
+  tcase_add_test(tc, qcache_holds_at_most_max_messages);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

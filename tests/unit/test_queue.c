@@ -681,6 +681,23 @@ START_TEST(test_hdrscan) {
   hdrscan_end(&s);
   ck_assert_str_eq(s.message_id, "<x@y>");
   ck_assert_int_eq(s.priority, CURSUS_PRIORITY_NONURGENT);
+  /* Importance: counts only without a Priority: field, wherever it is */
+  const struct {
+    const char *header;
+    cursus_priority want;
+  } cases[] = {
+      {"Importance: high\n\n", CURSUS_PRIORITY_URGENT},
+      {"Importance: Low\n\n", CURSUS_PRIORITY_NONURGENT},
+      {"Importance: high\nPriority: normal\n\n", CURSUS_PRIORITY_NORMAL},
+      {"Priority: non-urgent\nImportance: high\n\n", CURSUS_PRIORITY_NONURGENT},
+      {"Priority: urgent\nPriority: non-urgent\n\n", CURSUS_PRIORITY_URGENT},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    hdrscan_init(&s);
+    hdrscan_feed(&s, cases[i].header, strlen(cases[i].header));
+    hdrscan_end(&s);
+    ck_assert_int_eq(s.priority, cases[i].want);
+  }
 }
 END_TEST
 
@@ -706,18 +723,19 @@ START_TEST(test_qnotify) {
 
   /* nobody listening: nothing happens */
   qnotify_set_run_dir(tmpdir);
-  qnotify_new("tcp_local", "tcp_local/x.01", CURSUS_PRIORITY_NORMAL, 1);
+  qnotify_new("tcp_local", "tcp_local/x.01", CURSUS_PRIORITY_NORMAL, 1, 1);
   /* a listener receives each new file */
   char *err = NULL;
   int fd = qnotify_listen(tmpdir, &err);
   ck_assert_msg(fd >= 0, "%s", err);
   qnotify_new("ims-ms", "ims-ms/0123456789ABCDEFGH.02", CURSUS_PRIORITY_NORMAL,
-              42);
+              42, 3);
   qnotify_run("example.org");
   ssize_t r = recv(fd, buf, sizeof(buf), 0);
   ck_assert(r > 0 && qnotify_parse(buf, (size_t)r, &back));
   ck_assert_str_eq(back.channel, "ims-ms");
   ck_assert(back.size == 42);
+  ck_assert_uint_eq(back.rcpts, 3);
   r = recv(fd, buf, sizeof(buf), 0);
   ck_assert(r > 0 && qnotify_parse(buf, (size_t)r, &back));
   ck_assert_int_eq(back.type, QNOTIFY_RUN);

@@ -26,6 +26,8 @@
 
 #include <cursus/common.h>
 
+struct cursus_resolution; /* lookup.h */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -314,6 +316,19 @@ typedef struct cursus_queue_ops {
    * Appeared in ABI 0.1. */
   void (*rcpt_result_dsn)(cursus_message *msg, size_t index,
                           const cursus_result *result, unsigned duty);
+  /* enqueue_recipient for a recipient the caller has resolved already
+   * (host->lookup->resolve_recipient gave RES, status CURSUS_OK): RCPT is
+   * queued to RES's routes as they are, without a second resolution, so
+   * the context the resolution was made in (CURSUS_RESOLVE_REPROCESS, the
+   * `$1M` rewrite rules) holds for the new copies.  RCPT's original form,
+   * NOTIFY and ORCPT are kept.  The source channel's recipient limits and
+   * the destination channels' size limits apply; the access tables were
+   * consulted when the message was first accepted and are not again.
+   * Same thread rules and results as enqueue_recipient; *error_r lives
+   * until the handle is freed.  Appeared in ABI 0.1. */
+  int (*enqueue_routes)(cursus_enqueue *enq, const cursus_recipient *rcpt,
+                        const struct cursus_resolution *res,
+                        const char **error_r);
   /* --- members added after ABI 0.1 go here --- */
 } cursus_queue_ops;
 
