@@ -1,0 +1,125 @@
+"""DNS block lists in the dispatcher (DNS_VERIFY_DOMAIN with ENABLE_RBL),
+asked of a real DNS server (dnsmasq) through the [dns] servers setting.
+
+Clients connect from other loopback addresses (127.0.0.2 ...) so each
+test address can be listed or not; a silent UDP port stands for a DNS
+server that never answers."""
+import socket
+import time
+
+from mta_harness import make_mta
+from peers import Dnsmasq, SilentDns
+
+LISTS = {
+    # 127.0.0.2: on both lists, with a reason on the first
+    "2.0.0.127.bl.test": "127.0.0.2",
+    "2.0.0.127.bl2.test": "127.0.0.2",
+    # 127.0.0.4: on the second list only, which has no TXT record for it
+    "4.0.0.127.bl2.test": "127.0.0.10",
+    # 127.0.0.5: the list answers an error code, not a listing
+    "5.0.0.127.bl.test": "127.255.255.254",
+}
+REASONS = {"2.0.0.127.bl.test": "Listed for testing, see http://bl.test/q"}
+
+
+def rbl_mta(cursus, servers, zones=("bl.test", "bl2.test"), timeout=5):
+    dispatcher = "ENABLE_RBL=1\n" + "".join(
+        "DNS_VERIFY_DOMAIN=%s\n" % z for z in zones)
+    return make_mta(cursus, tls=False,
+                    services={"SMTP": {"PROTOCOL": "smtp",
+                                       "CHANNEL": "tcp_local"}},
+                    dispatcher_global=dispatcher,
+                    conf_extra="[dns]\nservers = %s\ntimeout = %d\ntries = 1\n"
+                    % (servers, timeout))
+
+
+def first_reply(port, source):
+    """Connect from SOURCE; the first reply line and whether the server
+    then closed the connection."""
+    s = socket.socket()
+    s.settimeout(10)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    closed = False
+    if data.startswith(b"5") or data.startswith(b"4"):
+        closed = s.recv(1024) == b""
+    else:
+        s.sendall(b"QUIT\r\n")
+    s.close()
+    return data.decode(errors="replace"), closed
+
+
+def test_listed_and_unlisted_clients(cursus, tmp_path):
+    dns = Dnsmasq(tmp_path, a=LISTS, txt=REASONS)
+    try:
+        mta = rbl_mta(cursus, dns.server)
+        port = mta.port("SMTP")
+
+        text, closed = first_reply(port, "127.0.0.2")
+        assert text == ("554 5.7.1 access_control: host 127.0.0.2 found on "
+                        "DNS list bl.test and rejected: Listed for testing, "
+                        "see http://bl.test/q\r\n"), text
+        assert closed
+
+        text, closed = first_reply(port, "127.0.0.4")
+        assert text == ("554 5.7.1 access_control: host 127.0.0.4 found on "
+                        "DNS list bl2.test and rejected\r\n"), text
+        assert closed
+
+        # not listed anywhere (NXDOMAIN), and an error code of a list
+        assert first_reply(port, "127.0.0.3")[0].startswith("220 ")
+        assert first_reply(port, "127.0.0.5")[0].startswith("220 ")
+
+        log = mta.log()
+        assert "refused connection from 127.0.0.2: DNS block list" in log
+        assert "answers 127.255.255.254 for 127.0.0.5: not a listing" in log
+        assert "refused connection from 127.0.0.3" not in log
+    finally:
+        dns.stop()
+
+
+def test_silent_dns_server_lets_clients_through(cursus):
+    silent = SilentDns()
+    try:
+        mta = rbl_mta(cursus, silent.server, zones=("bl.test",), timeout=1)
+        port = mta.port("SMTP")
+        # five clients at once: each waits for its own timeout, in
+        # parallel, and none waits behind another's lookup
+        start = time.monotonic()
+        waiting = []
+        for i in range(5):
+            c = socket.socket()
+            c.settimeout(10)
+            c.bind(("127.0.0.%d" % (2 + i), 0))
+            c.connect(("127.0.0.1", port))
+            waiting.append(c)
+        for c in waiting:
+            assert c.recv(1024).startswith(b"220 ")
+            c.close()
+        assert time.monotonic() - start < 3.5
+        mta.wait_for_log("DNS block list bl.test: no answer for "
+                         "2.0.0.127.bl.test")
+        assert "client 127.0.0.2 let through" in mta.log()
+    finally:
+        silent.stop()
+
+
+def test_config_errors(cursus):
+    mta = make_mta(cursus, tls=False, start=False,
+                   services={"SMTP": {"PROTOCOL": "smtp",
+                                      "CHANNEL": "tcp_local",
+                                      "ENABLE_RBL": "1",
+                                      "DNS_VERIFY_DOMAIN": "bad zone!"}},
+                   conf_extra="[dns]\nservers = not-an-address\n")
+    r = mta.cursus("config", "check")
+    assert r.returncode != 0
+    out = r.stdout + r.stderr
+    assert 'DNS_VERIFY_DOMAIN: "bad zone!" is not a DNS zone name' in out, out
+    assert "dispatcher.cnf:" in out
+    assert "[dns] servers: bad DNS server list \"not-an-address\"" in out, out
