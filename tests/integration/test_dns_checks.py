@@ -1,5 +1,6 @@
-"""DNS block lists in the dispatcher (DNS_VERIFY_DOMAIN with ENABLE_RBL),
-asked of a real DNS server (dnsmasq) through the [dns] servers setting.
+"""DNS checks against a real DNS server (dnsmasq) reached through the
+[dns] servers setting: block lists in the dispatcher (DNS_VERIFY_DOMAIN
+with ENABLE_RBL) and the SMTP server's mailfromdnsverify.
 
 Clients connect from other loopback addresses (127.0.0.2 ...) so each
 test address can be listed or not; a silent UDP port stands for a DNS
@@ -7,7 +8,7 @@ server that never answers."""
 import socket
 import time
 
-from mta_harness import make_mta
+from mta_harness import Raw, make_mta, shipped
 from peers import Dnsmasq, SilentDns
 
 LISTS = {
@@ -123,3 +124,58 @@ def test_config_errors(cursus):
     assert 'DNS_VERIFY_DOMAIN: "bad zone!" is not a DNS zone name' in out, out
     assert "dispatcher.cnf:" in out
     assert "[dns] servers: bad DNS server list \"not-an-address\"" in out, out
+
+
+def verify_mta(cursus, servers, timeout=5):
+    imta = shipped("imta.cnf").replace("\ntcp_local ",
+                                       "\ntcp_local mailfromdnsverify ")
+    assert "mailfromdnsverify" in imta
+    return make_mta(cursus, tls=False, imta=imta,
+                    conf_extra="[dns]\nservers = %s\ntimeout = %d\n"
+                    "tries = 1\n" % (servers, timeout))
+
+
+def mail_from(mta, *senders):
+    """The reply to MAIL FROM for each sender, in one session."""
+    r = Raw(mta.port("SMTP"))
+    r.reply()
+    r.cmd("EHLO client.example.org")
+    out = []
+    for sender in senders:
+        code, lines = r.cmd("MAIL FROM:<%s>" % sender)
+        out.append((code, lines[-1]))
+        r.cmd("RSET")
+    r.cmd("QUIT")
+    return out
+
+
+def test_mailfromdnsverify(cursus, tmp_path):
+    dns = Dnsmasq(tmp_path, mx={"mx.test": [(10, "mail.mx.test")],
+                                "nullmx.test": [(0, ".")]},
+                  a={"mail.mx.test": "192.0.2.25", "a.test": "192.0.2.1"},
+                  aaaa={"v6.test": "2001:db8::1"})
+    try:
+        mta = verify_mta(cursus, dns.server)
+        replies = mail_from(mta, "joe@mx.test", "joe@a.test", "joe@v6.test",
+                            "joe@nx.test", "joe@nullmx.test", "",
+                            "joe@[192.0.2.1]")
+        codes = [code for code, _ in replies]
+        assert codes[:3] == [250, 250, 250], replies
+        assert replies[3] == (553, "5.1.8 Sender address domain does not "
+                                   "exist in DNS"), replies
+        assert replies[4][0] == 550 and "5.7.27" in replies[4][1], replies
+        # the null sender and address literals are not looked up
+        assert codes[5:] == [250, 250], replies
+    finally:
+        dns.stop()
+
+
+def test_mailfromdnsverify_without_answer_is_temporary(cursus):
+    silent = SilentDns()
+    try:
+        mta = verify_mta(cursus, silent.server, timeout=1)
+        (reply,) = mail_from(mta, "joe@mx.test")
+        assert reply[0] == 451 and reply[1].startswith("4.1.8 "), reply
+        assert "no DNS answer for mx.test" in mta.log()
+    finally:
+        silent.stop()
