@@ -5,8 +5,12 @@ with ENABLE_RBL) and the SMTP server's mailfromdnsverify.
 Clients connect from other loopback addresses (127.0.0.2 ...) so each
 test address can be listed or not; a silent UDP port stands for a DNS
 server that never answers."""
+import os
+import re
 import socket
 import time
+
+from cursus_harness import SRCDIR
 
 from mta_harness import Raw, make_mta, shipped
 from peers import Dnsmasq, SilentDns
@@ -179,3 +183,13 @@ def test_mailfromdnsverify_without_answer_is_temporary(cursus):
         assert "no DNS answer for mx.test" in mta.log()
     finally:
         silent.stop()
+
+
+def test_documented_examples_pass_config_check(cursus):
+    doc = open(os.path.join(SRCDIR, "docs", "dispatcher.md")).read()
+    dispatcher = re.findall(r"```dispatcher.cnf\n(.*?)```", doc, re.S)[0]
+    conf = re.findall(r"```cursus.conf\n(.*?)```", doc, re.S)[0]
+    mta = make_mta(cursus, tls=False, start=False, conf_extra=conf)
+    mta.write("dispatcher.cnf", dispatcher)
+    p = mta.cursus("config", "check")
+    assert p.returncode == 0, p.stdout + p.stderr
