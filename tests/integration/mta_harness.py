@@ -83,7 +83,7 @@ def default_services(tls=True):
 
 def make_mta(cursus, tls=True, imta=None, mappings=None, conf_extra="",
              smtp_settings="", services=None, dispatcher_global="",
-             files=None, start=True, deliver=False):
+             files=None, start=True, deliver=False, module_path_extra=()):
     """A started MTA (see the module comment).  Unless DELIVER, the job
     controller runs no delivery job."""
     all_files = {"directory.ldif": shipped("directory.ldif"),
@@ -103,7 +103,8 @@ def make_mta(cursus, tls=True, imta=None, mappings=None, conf_extra="",
                  imta=imta if imta is not None else shipped("imta.cnf"),
                  jobc=shipped("job_controller.cnf") if deliver else NO_DELIVERY_JOBC,
                  conf_extra=extra + conf_extra,
-                 dispatcher_global=dispatcher_global, files=all_files)
+                 dispatcher_global=dispatcher_global, files=all_files,
+                 module_path_extra=module_path_extra)
     for name in all_files:
         if name.endswith("key.pem"):
             os.chmod(os.path.join(srv.config, name), 0o600)

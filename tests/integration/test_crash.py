@@ -43,7 +43,10 @@ def processes(srv, word):
 def test_kill_workers_and_dispatcher_under_load(cursus):
     mta = make_mta(cursus, services={"SMTP": {"PROTOCOL": "smtp",
                                               "CHANNEL": "tcp_local"}},
-                   dispatcher_global="MAX_PROCS=4\nMIN_CONNS=2\n")
+                   dispatcher_global="MAX_PROCS=4\nMIN_CONNS=2\n",
+                   # the dispatcher dies every ~1.2 s here: the watcher's
+                   # growing restart delay would leave it down for minutes
+                   conf_extra="[watcher]\nrestart_delay_max = 1\n")
     port = mta.port("SMTP")
     lock = threading.Lock()
     acked, unknown, refused = set(), set(), set()

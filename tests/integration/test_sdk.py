@@ -82,3 +82,32 @@ def test_config_check_validates_the_example_keywords(sdk, tmp_path, cursus):
     p = srv.cursus("config", "check")
     assert p.returncode == 1
     assert "imta.cnf:5: channel drop: keyword 'dropdir' needs 1 value (path)" in p.stderr
+
+
+def test_example_channel_delivers_mail(sdk, tmp_path, cursus):
+    """The vendor's channel runs under the job controller: mail for a
+    domain routed to it by a rewrite rule lands in its drop directory."""
+    import smtplib
+    import time
+    from mta_harness import make_mta, shipped
+    work = build_example(sdk, tmp_path)
+    spool = tmp_path / "spool"
+    rules, channels = shipped("imta.cnf").split("\n\n", 1)
+    imta = ("drop.example            $U%drop.example@drop-daemon\n" + rules +
+            "\n\n" + channels.rstrip("\n") +
+            "\n\ndrop dropdir %s\ndrop-daemon\n" % spool)
+    mta = make_mta(cursus, tls=False, imta=imta, deliver=True,
+                   services={"SMTP": {"PROTOCOL": "smtp", "CHANNEL": "tcp_local"}},
+                   module_path_extra=(str(work),))
+    with smtplib.SMTP("127.0.0.1", mta.port("SMTP"), timeout=20) as s:
+        s.sendmail("vendor@example.org", ["ops@drop.example", "audit@drop.example"],
+                   b"Subject: dropped\r\n\r\nfor the other system\r\n")
+    want = [spool / "ops@drop.example", spool / "audit@drop.example"]
+    deadline = time.time() + 30
+    while time.time() < deadline and not all(
+            d.is_dir() and any(f.suffix == ".eml" for f in d.iterdir()) for d in want):
+        time.sleep(0.1)
+    for d in want:
+        files = [f for f in d.iterdir() if f.suffix == ".eml"]
+        assert len(files) == 1, (d, list(d.iterdir()) if d.is_dir() else None)
+        assert b"for the other system" in files[0].read_bytes()
