@@ -240,6 +240,16 @@ static void parse_txt(const unsigned char *buf, int len, GPtrArray *out) {
   ares_free_data(txt);
 }
 
+void dns_parse_answer(dns_type type, const unsigned char *buf, int len,
+                      GPtrArray *out) {
+  if (type == CURSUS_DNS_A || type == CURSUS_DNS_AAAA)
+    parse_addresses(buf, len, type == CURSUS_DNS_AAAA, out);
+  else if (type == CURSUS_DNS_MX)
+    parse_mx(buf, len, out);
+  else if (type == CURSUS_DNS_TXT)
+    parse_txt(buf, len, out);
+}
+
 /* deliver - hand ANSWER to the caller (unless cancelled) and free Q */
 static void deliver(dns_query *q, const dns_answer *a) {
   if (q->cb != NULL)
@@ -261,12 +271,7 @@ static void query_done(void *arg, int status, int timeouts,
   (void)timeouts;
   switch (status) {
   case ARES_SUCCESS:
-    if (q->type == CURSUS_DNS_A || q->type == CURSUS_DNS_AAAA)
-      parse_addresses(buf, len, q->type == CURSUS_DNS_AAAA, a.records);
-    else if (q->type == CURSUS_DNS_MX)
-      parse_mx(buf, len, a.records);
-    else
-      parse_txt(buf, len, a.records);
+    dns_parse_answer(q->type, buf, len, a.records);
     a.status = a.records->len > 0 ? CURSUS_OK : CURSUS_NONE;
     break;
   case ARES_ENODATA:

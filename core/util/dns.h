@@ -56,6 +56,11 @@ dns_query *dns_query_start(dns_resolver *r, const char *name,
 /* dns_query_cancel - CB will not be called; clears *Q */
 void dns_query_cancel(dns_query **q);
 
+/* dns_parse_answer - append the TYPE records of the DNS message BUF (as a
+ * server sent it) to OUT as text; nothing for a malformed message */
+void dns_parse_answer(dns_type type, const unsigned char *buf, int len,
+                      GPtrArray *out);
+
 /* dns_reverse_name - IP (v4 or v6 text) reversed under ZONE, as a DNS
  * block list wants it ("2.0.0.127.zone", nibbles for IPv6); NULL when IP
  * is not an address */
