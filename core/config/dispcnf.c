@@ -145,7 +145,7 @@ static bool zone_ok(const char *zone) {
 static void read_zones(disp_service *s, const opt_section *sec,
                        const opt_section *g, diag *d) {
   const opt_section *from = optfile_get(sec, "DNS_VERIFY_DOMAIN") ? sec : g;
-  GPtrArray *zones = g_ptr_array_new();
+  GPtrArray *zones = g_ptr_array_new_with_free_func(g_free);
   const opt_entry *first = NULL;
   for (guint i = 0; i < from->entries->len; i++) {
     const opt_entry *e = from->entries->pdata[i];
