@@ -193,3 +193,26 @@ def test_documented_examples_pass_config_check(cursus):
     mta.write("dispatcher.cnf", dispatcher)
     p = mta.cursus("config", "check")
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_refresh_switches_dns_servers(cursus, tmp_path):
+    silent = SilentDns()
+    dns = Dnsmasq(tmp_path, a=LISTS, txt=REASONS)
+    try:
+        mta = rbl_mta(cursus, silent.server, zones=("bl.test",), timeout=1)
+        port = mta.port("SMTP")
+        assert first_reply(port, "127.0.0.2")[0].startswith("220 ")
+        path = os.path.join(mta.config, "cursus.conf")
+        with open(path) as f:
+            text = f.read()
+        mta.write("cursus.conf", text.replace(silent.server, dns.server))
+        p = mta.cursus("refresh")
+        assert p.returncode == 0, p.stderr
+        assert mta.wait_for_log("dispatcher: configuration reloaded")
+        text, closed = first_reply(port, "127.0.0.2")
+        assert text.startswith("554 5.7.1 access_control: host 127.0.0.2 "
+                               "found on DNS list bl.test"), text
+        assert closed
+    finally:
+        dns.stop()
+        silent.stop()
