@@ -33,6 +33,7 @@ struct dnsbl_check {
   void *data;
 };
 
+/* zone_query_free - one zone's query, cancelled if still pending */
 static void zone_query_free(void *p) {
   zone_query *z = p;
   dns_query_cancel(&z->q);
@@ -50,6 +51,7 @@ static void finish(dnsbl_check *c, const char *reason) {
   g_free(c);
 }
 
+/* txt_done - the listing zone's reason (if any): the verdict is complete */
 static void txt_done(const dns_answer *a, void *data) {
   dnsbl_check *c = data;
   c->txt = NULL;
@@ -63,6 +65,7 @@ bool dnsbl_listed_address(const char *addr) {
   return !(b[1] == 255 && b[2] == 255);
 }
 
+/* zone_done - one zone's A answer: listed, not listed, or no answer */
 static void zone_done(const dns_answer *a, void *data) {
   zone_query *z = data;
   dnsbl_check *c = z->c;

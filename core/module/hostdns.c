@@ -69,6 +69,7 @@ struct cursus_dns_query {
   void *data;
 };
 
+/* h_dns_done - an answer, handed to the module in the SDK's form */
 static void h_dns_done(const dns_answer *a, void *data) {
   cursus_dns_query *hq = data;
   g_ptr_array_add(a->records, NULL); /* NULL-terminated for the module */
@@ -82,6 +83,7 @@ static void h_dns_done(const dns_answer *a, void *data) {
   g_free(hq);
 }
 
+/* h_dns_query - host->dns_query */
 static cursus_dns_query *h_dns_query(const char *name, uint32_t type,
                                      void (*cb)(void *,
                                                 const cursus_dns_result *),
@@ -109,6 +111,7 @@ static cursus_dns_query *h_dns_query(const char *name, uint32_t type,
   return hq;
 }
 
+/* h_dns_cancel - host->dns_cancel */
 static void h_dns_cancel(cursus_dns_query **hqp) {
   cursus_dns_query *hq = *hqp;
   if (hq == NULL)
@@ -118,6 +121,7 @@ static void h_dns_cancel(cursus_dns_query **hqp) {
   g_free(hq);
 }
 
+/* h_dns_servers - host->dns_servers */
 static const char *h_dns_servers(void) {
   config *cfg = config_current();
   const char *s = cfg != NULL ? conf_get(cfg->conf, "dns", "servers") : NULL;

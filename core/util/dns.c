@@ -17,8 +17,9 @@
 #include <netinet/in.h>
 #include <string.h>
 
-/* Most addresses or MX hosts kept from one answer. */
+/* Most records kept from one answer, and bytes of one TXT record. */
 #define MAX_RECORDS 64
+#define MAX_TXT 4096
 
 struct dns_resolver {
   ev_loop *loop;
@@ -41,6 +42,7 @@ struct dns_query {
 
 static gsize library_ready;
 
+/* resolver_destroy - end c-ares and free the watchers */
 static void resolver_destroy(dns_resolver *r);
 
 /* --------------------------------------------------------- loop glue */
@@ -48,6 +50,7 @@ static void resolver_destroy(dns_resolver *r);
 /* rearm - the timer follows c-ares' next deadline */
 static void rearm(dns_resolver *r);
 
+/* process - let c-ares use its ready sockets or handle its timeouts */
 static void process(dns_resolver *r, ares_socket_t rfd, ares_socket_t wfd) {
   r->depth++;
   ares_process_fd(r->ch, rfd, wfd);
@@ -58,12 +61,14 @@ static void process(dns_resolver *r, ares_socket_t rfd, ares_socket_t wfd) {
     rearm(r);
 }
 
+/* on_timer - a retry or timeout is due */
 static void on_timer(ev_timer *t, void *data) {
   dns_resolver *r = data;
   (void)t;
   process(r, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 }
 
+/* rearm - the timer follows c-ares' next deadline (none: no timer) */
 static void rearm(dns_resolver *r) {
   struct timeval tv, *tvp = ares_timeout(r->ch, NULL, &tv);
   if (tvp == NULL) {
@@ -77,6 +82,7 @@ static void rearm(dns_resolver *r) {
     ev_timer_reset(r->timer, ms);
 }
 
+/* on_io - a c-ares socket is ready */
 static void on_io(ev_io *io, unsigned events, void *data) {
   dns_resolver *r = data;
   ares_socket_t fd = ev_io_fd(io);
@@ -145,6 +151,7 @@ dns_resolver *dns_resolver_new(ev_loop *loop, const char *servers,
   return r;
 }
 
+/* resolver_destroy - end c-ares and free the watchers */
 static void resolver_destroy(dns_resolver *r) {
   /* pending queries end with ARES_EDESTRUCTION: their callers hear a
    * temporary failure (query_done) */
@@ -177,6 +184,7 @@ const char *dns_resolver_servers(const dns_resolver *r) { return r->servers; }
 
 /* ------------------------------------------------------------ answers */
 
+/* parse_addresses - A or AAAA records as text */
 static void parse_addresses(const unsigned char *buf, int len, bool v6,
                             GPtrArray *out) {
   char text[INET6_ADDRSTRLEN];
@@ -198,12 +206,14 @@ static void parse_addresses(const unsigned char *buf, int len, bool v6,
   }
 }
 
+/* mx_order - by preference, lowest first */
 static gint mx_order(gconstpointer a, gconstpointer b) {
   const struct ares_mx_reply *x = *(struct ares_mx_reply *const *)a;
   const struct ares_mx_reply *y = *(struct ares_mx_reply *const *)b;
   return (int)x->priority - (int)y->priority;
 }
 
+/* parse_mx - MX host names in preference order */
 static void parse_mx(const unsigned char *buf, int len, GPtrArray *out) {
   struct ares_mx_reply *mx = NULL;
   if (ares_parse_mx_reply(buf, len, &mx) != ARES_SUCCESS)
@@ -214,12 +224,15 @@ static void parse_mx(const unsigned char *buf, int len, GPtrArray *out) {
     g_ptr_array_add(sorted, m);
   /* stable: equal preferences keep the server's order */
   g_ptr_array_sort(sorted, mx_order);
-  for (guint i = 0; i < sorted->len; i++)
-    g_ptr_array_add(out, g_strdup(((struct ares_mx_reply *)sorted->pdata[i])->host));
+  for (guint i = 0; i < sorted->len; i++) {
+    const struct ares_mx_reply *m = sorted->pdata[i];
+    g_ptr_array_add(out, g_strdup(m->host));
+  }
   g_ptr_array_free(sorted, TRUE);
   ares_free_data(mx);
 }
 
+/* parse_txt - one string per TXT record, its character-strings joined */
 static void parse_txt(const unsigned char *buf, int len, GPtrArray *out) {
   struct ares_txt_ext *txt = NULL;
   GString *rec = NULL;
@@ -230,10 +243,13 @@ static void parse_txt(const unsigned char *buf, int len, GPtrArray *out) {
       g_ptr_array_add(out, g_string_free(rec, FALSE));
       rec = NULL;
     }
+    if (out->len >= MAX_RECORDS)
+      break;
     if (rec == NULL)
       rec = g_string_new(NULL);
-    if (out->len < MAX_RECORDS)
-      g_string_append_len(rec, (const char *)t->txt, (gssize)t->length);
+    if (rec->len < MAX_TXT)
+      g_string_append_len(rec, (const char *)t->txt,
+                          (gssize)MIN(t->length, MAX_TXT - rec->len));
   }
   if (rec != NULL)
     g_ptr_array_add(out, g_string_free(rec, FALSE));
@@ -257,12 +273,14 @@ static void deliver(dns_query *q, const dns_answer *a) {
   g_free(q);
 }
 
+/* posted - an answer given inside dns_query_start, now from the loop */
 static void posted(void *data) {
   dns_query *q = data;
   deliver(q, &q->posted);
   g_ptr_array_free(q->posted.records, TRUE);
 }
 
+/* query_done - c-ares' answer: sort it into found / none / failed */
 static void query_done(void *arg, int status, int timeouts,
                        unsigned char *buf, int len) {
   dns_query *q = arg;

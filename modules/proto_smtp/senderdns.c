@@ -23,6 +23,7 @@ struct smtp_sender_check {
   void *data;
 };
 
+/* sdns_free - free a finished or cancelled check */
 static void sdns_free(smtp_sender_check *v) {
   g_free(v->domain);
   g_free(v);
@@ -37,6 +38,7 @@ static void finish(smtp_sender_check *v, unsigned code, const char *text) {
   sdns_free(v);
 }
 
+/* null_mx - every MX record is the RFC 7505 "no mail" one */
 static bool null_mx(const cursus_dns_result *r) {
   for (unsigned i = 0; i < r->count; i++)
     if (r->records[i][0] != '\0' && strcmp(r->records[i], ".") != 0)
@@ -46,6 +48,7 @@ static bool null_mx(const cursus_dns_result *r) {
 
 static void ask(smtp_sender_check *v, uint32_t type);
 
+/* answered - one step's answer: decide, or ask the next record type */
 static void answered(void *data, const cursus_dns_result *r) {
   smtp_sender_check *v = data;
   v->q = NULL;
@@ -73,6 +76,7 @@ static void answered(void *data, const cursus_dns_result *r) {
     finish(v, 553, "5.1.8 Sender address domain does not exist in DNS");
 }
 
+/* ask - query TYPE records of the domain */
 static void ask(smtp_sender_check *v, uint32_t type) {
   const char *err = NULL;
   v->step = type;
