@@ -2,7 +2,7 @@
 # imap.sh - IMAP and POP3 figures of Cursus beside Dovecot: the same load
 # from the same tool (bench/mailload), the same messages, in one run
 #
-# usage: bench/imap.sh [BUILDDIR] [--quick]
+# usage: bench/imap.sh [BUILDDIR] [--quick | --folder]
 #
 # Rows: IMAP logins/s (20 clients, LOGIN+LOGOUT), APPEND/s (10 clients),
 # a mixed load of 20 clients (random SELECT/FETCH/STORE/SEARCH/EXPUNGE/
@@ -11,7 +11,8 @@
 # sessions plain and TLS, and the IDLE sessions held in 1 GiB (Cursus:
 # 50,000 sessions opened and measured; Dovecot: from its 1,000).  Every
 # load is bounded in count and time.  Figures are printed; nothing is
-# asserted.  --quick runs smaller and shorter loads.
+# asserted.  --quick runs smaller and shorter loads; --folder only the
+# rows of the 10,000-message folder (SELECT, FETCH headers, SEARCH BODY).
 #
 # Needs root (Dovecot runs as root with a vmail user), dovecot-imapd,
 # dovecot-pop3d, certtool (gnutls-bin), python3, and a built tree.
@@ -19,7 +20,9 @@ set -eu
 
 B=$(cd "${1:-.}" && pwd)
 QUICK=no
+ONLY_FOLDER=no
 [ "${2:-}" = "--quick" ] && QUICK=yes
+[ "${2:-}" = "--folder" ] && ONLY_FOLDER=yes
 S=$(cd "$(dirname "$0")/.." && pwd)
 CURSUS="$B/cursus"
 LOAD="$B/bench/mailload"
@@ -224,12 +227,14 @@ run_both() {
   echo "    Cursus:  $cursus_out [cpu $cursus_cpu]"
 }
 
+if [ $ONLY_FOLDER = no ]; then
 run_both "IMAP logins, 20 clients" "per s" rate more \
   -p @IMAP@ -c 20 -t $SECS -u "user%d@example.com" -U 100 login
 run_both "IMAP APPEND, 10 clients" "per s" rate more \
   -p @IMAP@ -c 10 -t $SECS -u "user%d@example.com" -m "$MBOX" append
 run_both "IMAP mixed load, 20 clients" "commands/s" rate more \
   -p @IMAP@ -c 20 -t $SECS -u "user%d@example.com" -U 20 -o 20 -m "$MBOX" mixed
+fi
 
 # a large folder, filled over IMAP in both
 run_both "fill a folder by APPEND, 4 clients, $FOLDER msgs" "per s" rate more \
@@ -246,6 +251,7 @@ row "SEARCH BODY, $FOLDER msgs (ms)" \
   "$(field search_body_ms "$dovecot_folder")" "$(field search_body_ms "$cursus_folder")" less
 echo "    Dovecot: $dovecot_folder"
 echo "    Cursus:  $cursus_folder"
+[ $ONLY_FOLDER = yes ] && exit 0
 
 # POP3: the same maildrop in both
 run_both "fill a maildrop by APPEND, $POPMSGS msgs" "per s" rate more \

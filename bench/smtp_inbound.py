@@ -5,7 +5,9 @@ Postfix in one run (run it through bench/smtp-inbound.sh).
 Prints, after the fsync probe and the load tool's ceiling:
   - messages accepted per second, Postfix's smtp-source with 10 KB
     messages, 20 sessions and 1 session (a new connection per message),
-    warm-up run discarded, median (and range) of the runs, CPU use;
+    warm-up run discarded, median (and range) of the runs, CPU use of the
+    machine, and for Cursus the CPU time per message of each of its
+    threads (worker, committer, linker, pool ...) and of smtp-source;
   - the time from the end of DATA to the 250, p50/p99, with one session
     alone and with one session beside a 20-session load;
   - memory (PSS) per idle SMTP session after EHLO.
@@ -183,8 +185,8 @@ def idle_sessions(port, n, match, settle=2.0):
 
 # -------------------------------------------------------------- servers
 
-def start_cursus(base):
-    d = os.path.join(base, "cursus")
+def start_cursus(base, name="cursus"):
+    d = os.path.join(base, name)
     os.makedirs(d)
     os.chmod(d, 0o755)
     factory = lambda **kw: cursus_harness.Server(d, **kw)  # noqa: E731
@@ -268,20 +270,58 @@ class Postfix:
 
 # ---------------------------------------------------------------- rows
 
-def accept_rate(name, port, sessions, after_run):
-    """Median rate of RUNS runs after a warm-up."""
+def thread_cpu(match):
+    """CPU seconds used so far by each thread name of the processes for
+    which MATCH(cmdline) holds."""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/cmdline", "rb") as f:
+                if not match(f.read().split(b"\0")):
+                    continue
+            for t in glob.glob(d + "/task/*"):
+                with open(t + "/stat") as f:
+                    st = f.read()
+                comm = st[st.index("(") + 1:st.rindex(")")]
+                fields = st[st.rindex(")") + 2:].split()
+                out[comm] = out.get(comm, 0) + (int(fields[11]) + int(fields[12])) / hz
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def accept_rate(name, port, sessions, after_run, match=None):
+    """Median rate of RUNS runs after a warm-up; with MATCH, the CPU time
+    per message of the server's threads and of the load tool."""
     smtp_source(port, sessions, max(200, MESSAGES // 20))
     after_run()
-    rates, cpu = [], []
+    rates, cpu, per_msg = [], [], []
     for _ in range(RUNS):
+        before = thread_cpu(match) if match else {}
+        tool = resource.getrusage(resource.RUSAGE_CHILDREN)
         with Vmstat() as v:
             el = smtp_source(port, sessions, MESSAGES)
+        tool2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        after = thread_cpu(match) if match else {}
         rates.append(MESSAGES / el)
         cpu.append(v.summary())
+        used = {k: after[k] - before.get(k, 0) for k in after}
+        used["smtp-source"] = (tool2.ru_utime - tool.ru_utime) + (tool2.ru_stime - tool.ru_stime)
+        per_msg.append(used)
         after_run()
     med = statistics.median(rates)
     print("  %-8s %2d session(s): %7.0f msg/s  (runs %s)  cpu %s" % (
         name, sessions, med, ", ".join("%.0f" % r for r in rates), cpu[len(cpu) // 2]))
+    if match:
+        used = per_msg[rates.index(med)]
+        total = sum(v for k, v in used.items() if k != "smtp-source")
+        print("  %-8s    CPU per message: %.0f us (%s); smtp-source %.0f us" % (
+            name, total / MESSAGES * 1e6,
+            ", ".join("%s %.0f" % (k, v / MESSAGES * 1e6)
+                      for k, v in sorted(used.items(), key=lambda kv: -kv[1])
+                      if k != "smtp-source" and v > 0),
+            used["smtp-source"] / MESSAGES * 1e6))
     return med
 
 
@@ -345,7 +385,9 @@ def main():
         print("== messages accepted per second (10 KB, durable; median of %d)" % RUNS)
         rates = {}
         for sessions in (20, 1):
-            rates[("cursus", sessions)] = accept_rate("cursus", cport, sessions, cursus_clean)
+            rates[("cursus", sessions)] = accept_rate(
+                "cursus", cport, sessions, cursus_clean,
+                lambda cmd: srv.config.encode() in cmd)
             rates[("postfix", sessions)] = accept_rate("postfix", pport, sessions, postfix_clean)
             print("  ratio cursus/postfix, %d session(s): %.1fx" % (
                 sessions, rates[("cursus", sessions)] / rates[("postfix", sessions)]))
@@ -355,7 +397,13 @@ def main():
         latency_rows("postfix", pport, postfix_clean)
 
         print("== memory per idle SMTP session after EHLO (PSS)")
-        per, n = idle_sessions(cport, IDLE, lambda cmd: srv.config.encode() in cmd)
+        # a server that has not carried the load: the heap the loads left
+        # behind would hold the new sessions and hide their cost
+        srv.stop()
+        srv = start_cursus(base, "cursus-idle")
+        idle_sessions(srv.port("SMTP"), 20, lambda cmd: False, settle=0)
+        per, n = idle_sessions(srv.port("SMTP"), IDLE,
+                               lambda cmd: srv.config.encode() in cmd)
         print("  cursus   %5d sessions: %6.1f KiB per session" % (n, per))
         per, n = idle_sessions(pport, min(IDLE, 150),
                                lambda cmd: cmd[:1] == [b"smtpd"] or cmd[0].endswith(b"/smtpd"))

@@ -8,6 +8,7 @@ libcursus_core_la_SOURCES = \
 	core/util/diag.c core/util/diag.h \
 	core/util/fsutil.c core/util/fsutil.h \
 	core/util/proc.c core/util/proc.h \
+	core/util/dns.c core/util/dns.h \
 	core/config/bundle.c core/config/bundle.h \
 	core/config/srcfile.c core/config/srcfile.h \
 	core/config/optfile.c core/config/optfile.h \
@@ -20,6 +21,7 @@ libcursus_core_la_SOURCES = \
 	core/config/config.c core/config/config.h \
 	core/module/loader.c core/module/loader.h \
 	core/module/host.c core/module/host.h \
+	core/module/hostdns.c core/module/hostdns.h \
 	core/mta/expand.c core/mta/expand.h \
 	core/mta/msglog.c core/mta/msglog.h \
 	core/queue/qfile.c core/queue/qfile.h \
@@ -89,6 +91,8 @@ libcursus_core_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) $(ZLIB_CFLAGS) $(TC_CFL
 libcursus_core_la_LIBADD = $(GLIB_LIBS) $(GNUTLS_LIBS) $(ZLIB_LIBS) $(TC_LIBS) $(IDN2_LIBS) \
 	$(GMIME_LIBS) $(GSASL_LIBS) $(ARGON2_LIBS) $(LIBS)
 libcursus_core_la_LDFLAGS = $(AM_LDFLAGS) -avoid-version -no-undefined
+libcursus_core_la_CFLAGS += $(CARES_CFLAGS)
+libcursus_core_la_LIBADD += $(CARES_LIBS)
 
 sbin_PROGRAMS += cursus
 cursus_SOURCES = \
@@ -104,6 +108,7 @@ cursus_SOURCES = \
 	core/daemon/daemon.c core/daemon/daemon.h \
 	core/daemon/watcher.c \
 	core/daemon/dispatcher.c \
+	core/daemon/dnsbl.c core/daemon/dnsbl.h \
 	core/daemon/worker.c core/daemon/conn.c core/daemon/conn.h \
 	core/daemon/handoff.c core/daemon/handoff.h \
 	core/daemon/job_controller.c \

@@ -161,3 +161,10 @@ tests_unit_test_jobs_SOURCES = tests/unit/test_jobs.c
 tests_unit_test_jobs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GMIME_CFLAGS)
 tests_unit_test_jobs_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_jobs
+
+# unit tests of the event-loop resolver and the block-list helpers (Check)
+check_PROGRAMS += tests/unit/test_dns
+tests_unit_test_dns_SOURCES = tests/unit/test_dns.c core/daemon/dnsbl.c
+tests_unit_test_dns_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_dns_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_dns

@@ -141,6 +141,10 @@ const conf_key conf_core_keys[] = {
       "expiry rules, relative to the configuration directory (docs/store.md)"),
     K("store", "expire_start", INTEGER, "23",
       "hour of the day (0-23) at which the daily expiry runs"),
+    K("dns", "servers", STRING, NULL,
+      "DNS servers as ip[:port],... (default: /etc/resolv.conf)"),
+    K("dns", "timeout", DURATION, "5", "wait for one DNS answer"),
+    K("dns", "tries", INTEGER, "2", "times a DNS query is sent before giving up"),
     {NULL, NULL, 0, NULL, NULL},
 };
 

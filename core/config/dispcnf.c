@@ -30,7 +30,7 @@ static const opt_schema disp_schema[] = {
     {"MAX_LIFE_CONNS", INT, B, 0, 1000000000, "retire a worker after this many connections"},
     {"MAX_SHUTDOWN", INT, B, 1, 1000, "workers retiring at once"},
     {"MAX_IDLE_TIME", CURSUS_VALUE_DURATION, B, 0, 0, "stop an idle worker above MIN_PROCS after this long"},
-    {"MAX_HANDOFFS", INT, B, 1, 10000, "hand-offs in progress per service"},
+    {"MAX_HANDOFFS", INT, B, 1, 10000, "connections waiting for PORT_ACCESS or DNS block lists before hand-off"},
     {"BACKLOG", INT, B, 1, 65535, "listen() backlog"},
     {"STACKSIZE", INT, B, 0, 0, "accepted for compatibility"},
     {"USER", STR, B, 0, 0, "accepted for compatibility; see [server] user"},
@@ -40,7 +40,7 @@ static const opt_schema disp_schema[] = {
     {"MAX_CONN_RATE_PER_IP", INT, B, 0, 1000000, "new connections per client IP per minute (0 = no limit)"},
     {"MAX_SESSIONS", INT, B, 0, 100000000, "concurrent sessions of the service (0 = MAX_PROCS*MAX_CONNS)"},
     {"BLOCK", STR, B, 0, 0, "client networks refused, comma-separated CIDR"},
-    {"DNS_VERIFY_DOMAIN", STR, B, 0, 0, "DNS block list zone"},
+    {"DNS_VERIFY_DOMAIN", STR, B, 0, 0, "DNS block list zone (repeatable)"},
     {"ENABLE_RBL", CURSUS_VALUE_BOOLEAN, B, 0, 0, "check DNS_VERIFY_DOMAIN"},
     {"IDENT", INT, B, 0, 1, "accepted for compatibility"},
     {NULL, 0, 0, 0, 0, NULL},
@@ -56,6 +56,7 @@ static void service_free(void *p) {
   g_strfreev(s->interfaces);
   g_free(s->unix_socket);
   g_strfreev(s->block);
+  g_strfreev(s->dns_zones);
   g_free(s);
 }
 
@@ -118,6 +119,72 @@ static bool cidr_ok(const char *text) {
   return ok;
 }
 
+/* zone_ok - ZONE looks like a DNS name (labels of letters, digits, '-'
+ * and '_', each 1-63 long, 253 in all) */
+static bool zone_ok(const char *zone) {
+  size_t len = strlen(zone), label = 0;
+  if (len == 0 || len > 253)
+    return false;
+  for (const char *p = zone; *p != '\0'; p++) {
+    if (*p == '.') {
+      if (label == 0 && p[1] != '\0')
+        return false;
+      label = 0;
+    } else if (g_ascii_isalnum(*p) || *p == '-' || *p == '_') {
+      if (++label > 63)
+        return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* read_zones - the DNS_VERIFY_DOMAIN zones (the section's, else the
+ * global ones), used when ENABLE_RBL is on */
+static void read_zones(disp_service *s, const opt_section *sec,
+                       const opt_section *g, diag *d) {
+  const opt_section *from = optfile_get(sec, "DNS_VERIFY_DOMAIN") ? sec : g;
+  GPtrArray *zones = g_ptr_array_new_with_free_func(g_free);
+  const opt_entry *first = NULL;
+  for (guint i = 0; i < from->entries->len; i++) {
+    const opt_entry *e = from->entries->pdata[i];
+    if (g_ascii_strcasecmp(e->key, "DNS_VERIFY_DOMAIN") != 0)
+      continue;
+    if (first == NULL)
+      first = e;
+    char *zone = g_strstrip(g_ascii_strdown(e->value, -1));
+    size_t n = strlen(zone);
+    if (n > 1 && zone[n - 1] == '.')
+      zone[n - 1] = '\0';
+    if (!zone_ok(zone)) {
+      diag_error(d, e->file, e->line,
+                 "DNS_VERIFY_DOMAIN: \"%s\" is not a DNS zone name", e->value);
+      g_free(zone);
+      continue;
+    }
+    g_ptr_array_add(zones, zone);
+  }
+  bool enabled = false;
+  const char *rbl = optfile_str(sec, g, "ENABLE_RBL", NULL);
+  if (rbl != NULL)
+    (void)opt_parse_bool(rbl, &enabled); /* the schema reported bad values */
+  if (enabled && zones->len == 0)
+    diag_warning(d, s->file, s->line,
+                 "service %s: ENABLE_RBL is set but no DNS_VERIFY_DOMAIN "
+                 "names a block list", s->name);
+  if (!enabled && first != NULL && from == sec)
+    diag_warning(d, first->file, first->line,
+                 "service %s: DNS_VERIFY_DOMAIN is not checked unless "
+                 "ENABLE_RBL=1", s->name);
+  if (enabled && zones->len > 0) {
+    g_ptr_array_add(zones, NULL);
+    s->dns_zones = (char **)g_ptr_array_free(zones, FALSE);
+  } else {
+    g_ptr_array_free(zones, TRUE);
+  }
+}
+
 static void service_read(dispcnf *dc, opt_section *sec, const char *run_dir,
                          diag *d) {
   const opt_section *g = dc->of->sections->pdata[0];
@@ -167,6 +234,8 @@ static void service_read(dispcnf *dc, opt_section *sec, const char *run_dir,
                    "BLOCK: \"%s\" is not an address or network (CIDR)", *b);
       }
   }
+
+  read_zones(s, sec, g, d);
 
   if (s->protocol == NULL)
     diag_error(d, sec->file, sec->line,

@@ -27,6 +27,7 @@ typedef struct disp_service {
   unsigned max_conn_rate_per_ip; /* new connections per IP per minute */
   unsigned max_sessions;      /* whole service; 0 = MAX_PROCS * MAX_CONNS */
   char **block;               /* client networks refused (CIDR) */
+  char **dns_zones;           /* DNS block lists asked (ENABLE_RBL), or NULL */
   const opt_section *section; /* for the protocol's own options */
   const char *file;
   unsigned line;

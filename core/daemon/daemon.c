@@ -5,6 +5,7 @@
 #include "daemon.h"
 #include "config/bundle.h"
 #include "module/host.h"
+#include "module/hostdns.h"
 #include "store/store.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -237,6 +238,7 @@ void daemon_finish(daemon_ctx *d) {
     proc_pidfile_remove(d->pidfile);
   g_free(d->pidfile);
   d->pidfile = NULL;
+  hostdns_shutdown();
   store_service_stop();
   config_set_current(NULL);
   config_unref(&d->cfg);

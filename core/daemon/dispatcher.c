@@ -11,7 +11,13 @@
  *
  * Admission happens here, before any protocol code runs: BLOCK networks,
  * connections per client IP, new connections per client IP per minute and
- * sessions per service are refused with the protocol's busy reply.  When
+ * sessions per service are refused with the protocol's busy reply; then
+ * the PORT_ACCESS mapping and the DNS block lists (DNS_VERIFY_DOMAIN with
+ * ENABLE_RBL) are asked, without blocking the loop, and a refused client
+ * gets the protocol's refusal.  Doing this here rather than in the
+ * protocol module means a listed client never costs a worker slot or a
+ * session, and the answers serve every protocol the same way.  At most
+ * MAX_HANDOFFS connections per service wait for these verdicts.  When
  * every worker is full the service stops accepting; new clients wait in
  * the listen backlog and established sessions are not disturbed.
  *
@@ -21,10 +27,12 @@
  */
 #include "build-config.h"
 #include "daemon.h"
+#include "dnsbl.h"
 #include "handoff.h"
 #include "main/commands.h"
 #include "mapping/access.h"
 #include "module/host.h"
+#include "module/hostdns.h"
 #include "mta/mtacfg.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -78,7 +86,7 @@ struct service {
   GPtrArray *listeners; /* of listener* */
   GPtrArray *workers;   /* of worker* */
   unsigned sessions;
-  unsigned checking; /* connections waiting for their PORT_ACCESS verdict */
+  unsigned checking; /* connections waiting for PORT_ACCESS or DNS lists */
   bool accepting;
   const char *busy_reply;
   uint32_t refusal_style; /* enum cursus_refusal_style */
@@ -482,6 +490,66 @@ static void dispatch(service *s, int fd, const char *ip, bool tls,
   close(fd);
 }
 
+/* A connection waiting for the DNS block lists' verdict. */
+typedef struct rbl_wait {
+  service *s;
+  int fd;
+  bool tls;
+  char ip[INET6_ADDRSTRLEN];
+} rbl_wait;
+
+static void rbl_done(const char *zone, const char *reason, void *data) {
+  rbl_wait *w = data;
+  service *s = w->s;
+  s->checking--;
+  if (disp.stopping) {
+    forget_client(w->ip, false);
+    close(w->fd);
+  } else if (zone != NULL) {
+    char *why = dnsbl_reason_clean(reason != NULL ? reason : "", 200);
+    char *text = g_strdup_printf(
+        "access_control: host %s found on DNS list %s and rejected%s%s",
+        w->ip, zone, *why != '\0' ? ": " : "", why);
+    refusal r = {.why = "DNS block list", .code = 554, .status = "5.7.1",
+                 .text = text};
+    forget_client(w->ip, false);
+    refuse(s, w->fd, w->ip, &r);
+    g_free(text);
+    g_free(why);
+  } else {
+    dispatch(s, w->fd, w->ip, w->tls, false);
+  }
+  g_free(w);
+  service_update_accepting(s);
+}
+
+/* admitted - a connection past BLOCK, the limits and PORT_ACCESS: ask
+ * the DNS block lists if the service has them, else hand it off */
+static void admitted(service *s, int fd, const char *ip, bool tls,
+                     bool is_unix) {
+  if (!is_unix && s->cfg->dns_zones != NULL) {
+    char *error = NULL;
+    dns_resolver *r = hostdns_resolver(&error);
+    if (r == NULL) {
+      log_warning("%s: DNS block lists not checked for %s: %s", s->name, ip,
+                  error);
+      g_free(error);
+    } else {
+      rbl_wait *w = g_new0(rbl_wait, 1);
+      w->s = s;
+      w->fd = fd;
+      w->tls = tls;
+      g_strlcpy(w->ip, ip, sizeof(w->ip));
+      s->checking++;
+      if (dnsbl_start(r, s->name, ip, s->cfg->dns_zones, rbl_done, w) != NULL)
+        return;
+      s->checking--;
+      g_free(w);
+    }
+  }
+  dispatch(s, fd, ip, tls, is_unix);
+}
+
 /* A connection waiting for its PORT_ACCESS verdict. */
 typedef struct port_check {
   service *s;
@@ -531,7 +599,7 @@ static void check_done(void *data) {
     forget_client(pc->ip, false);
     refuse(s, pc->fd, pc->ip, &r);
   } else {
-    dispatch(s, pc->fd, pc->ip, pc->tls, false);
+    admitted(s, pc->fd, pc->ip, pc->tls, false);
   }
   access_verdict_clear(&pc->v);
   g_free(pc->error);
@@ -616,7 +684,7 @@ static void on_accept(ev_io *io, unsigned events, void *data) {
     if (!l->unix_socket)
       client_get(ip)->conns++;
     if (!check || !start_check(s, fd, ip, l->tls))
-      dispatch(s, fd, ip, l->tls, l->unix_socket);
+      admitted(s, fd, ip, l->tls, l->unix_socket);
     service_update_accepting(s);
   }
 }
@@ -642,7 +710,11 @@ static void service_update_accepting(service *s) {
   if (want == s->accepting)
     return;
   s->accepting = want;
-  if (!want && !disp.stopping)
+  if (!want && !disp.stopping && s->checking >= s->cfg->max_handoffs)
+    log_warning("%s: MAX_HANDOFFS (%u) connections wait for PORT_ACCESS or "
+                "DNS block list answers: new connections wait",
+                s->name, s->cfg->max_handoffs);
+  else if (!want && !disp.stopping)
     log_warning("%s: every worker is full (MAX_PROCS %u x MAX_CONNS %u): "
                 "new connections wait",
                 s->name, s->cfg->max_procs, s->cfg->max_conns);

@@ -13,6 +13,11 @@
 #include <tcutil.h>
 #include <tchdb.h>
 
+/* The database's file lock serialises processes only: Tokyo Cabinet
+ * refuses a second open of one file within a process ("threading error"),
+ * so the threads of one channel job take turns here. */
+static GMutex db_lock;
+
 #define PRUNE_KEY "\001pruned"
 #define PRUNE_EVERY (24 * 3600)
 
@@ -78,10 +83,13 @@ static void prune(TCHDB *db, time_t now) {
 int arstate_claim(const char *path, const char *user, const char *sender,
                   time_t now, unsigned interval, char **prev_r,
                   char **error_r) {
-  TCHDB *db = open_db(path, error_r);
   *prev_r = NULL;
-  if (db == NULL)
+  g_mutex_lock(&db_lock);
+  TCHDB *db = open_db(path, error_r);
+  if (db == NULL) {
+    g_mutex_unlock(&db_lock);
     return -1;
+  }
   char *key = make_key(user, sender);
   char *prev = tchdbget2(db, key);
   long long when = 0;
@@ -103,14 +111,17 @@ int arstate_claim(const char *path, const char *user, const char *sender,
   free(prev);
   g_free(key);
   close_db(db);
+  g_mutex_unlock(&db_lock);
   return rc;
 }
 
 void arstate_release(const char *path, const char *user, const char *sender,
                      const char *prev) {
   char *error = NULL;
+  g_mutex_lock(&db_lock);
   TCHDB *db = open_db(path, &error);
   if (db == NULL) {
+    g_mutex_unlock(&db_lock);
     log_error("autoreply database: %s", error);
     g_free(error);
     return;
@@ -122,4 +133,5 @@ void arstate_release(const char *path, const char *user, const char *sender,
     tchdbout2(db, key);
   g_free(key);
   close_db(db);
+  g_mutex_unlock(&db_lock);
 }

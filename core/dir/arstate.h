@@ -7,7 +7,8 @@
  * last reply and the interval that applied.  Every change is synced to
  * disk (HDBOTSYNC) before the call returns, and the database's file lock
  * serialises the channel jobs of all processes, so two copies of one
- * message delivered at once never both reply.  Entries whose interval
+ * message delivered at once never both reply (the threads of one process
+ * take turns on a lock of their own).  Entries whose interval
  * has passed are pruned once a day.
  */
 #ifndef CURSUS_ARSTATE_H

@@ -11,6 +11,7 @@
 #include "queue/qconfig.h"
 #include "filter/fconf.h"
 #include "mta/mtacfg.h"
+#include "module/hostdns.h"
 #include "util/log.h"
 
 #include <stdio.h>
@@ -119,6 +120,7 @@ int main(int argc, char **argv) {
   queue_config_register();
   fconf_register();
   mtacfg_register();
+  hostdns_register();
   for (int i = 1; i < argc;) {
     if (take_option(&argc, argv, i, "--config", &value) ||
         take_option(&argc, argv, i, "-C", &value)) {

@@ -6,6 +6,7 @@
 #include "config/bundle.h"
 #include "config/config.h"
 #include "filter/fmsg.h"
+#include "hostdns.h"
 #include "util/fsutil.h"
 #include "util/cache.h"
 #include "util/log.h"
@@ -336,10 +337,12 @@ void host_init(unsigned process) {
   host.run_blocking = h_run_blocking;
   host.read_config_file = h_read_config_file;
   host.filter = fmsg_access();
+  hostdns_install(&host);
 }
 
 const cursus_host *host_table(void) { return &host; }
 void host_set_loop(ev_loop *loop) { host_loop = loop; }
+ev_loop *host_get_loop(void) { return host_loop; }
 void host_set_conn(const cursus_conn_ops *ops) { host.conn = ops; }
 void host_set_queue(const cursus_queue_ops *ops) { host.queue = ops; }
 void host_set_lookup(const cursus_lookup_ops *ops) { host.lookup = ops; }

@@ -25,6 +25,8 @@ void host_init(unsigned process);
 const cursus_host *host_table(void);
 /* host_set_loop - the event loop behind io_watch, timers, run_blocking */
 void host_set_loop(ev_loop *loop);
+/* host_get_loop - that loop, or NULL */
+ev_loop *host_get_loop(void);
 /* host_stop_blocking - wait for run_blocking work; completions stay
  * posted to the loop */
 void host_stop_blocking(void);

@@ -89,8 +89,17 @@ int store_quota_notify(cursus_store_user *u, const char **error_r) {
     *error_r = error;
     r = CURSUS_TEMPFAIL;
   } else {
-    /* claim first so two deliveries at once do not both warn */
-    r = ops->quota_set_warned(u, now, error_r);
+    /* claim first, atomically: of deliveries finishing at once (threads
+     * of a channel job, several jobs, stored) only one warns */
+    if (CURSUS_HAS(ops, quota_claim_warned))
+      r = ops->quota_claim_warned(u, q.warned_at, now, error_r);
+    else
+      r = ops->quota_set_warned(u, now, error_r);
+    if (r == CURSUS_NONE) {
+      g_string_free(msg, TRUE);
+      g_free(address);
+      return CURSUS_NONE;
+    }
     if (r == CURSUS_OK)
       r = deliver(u, msg, error_r);
     if (r != CURSUS_OK) {

@@ -108,7 +108,12 @@ static int smtp_open(cursus_module_ctx *ctx, const cursus_channel *ch,
   c->daemon = g_strdup(kw(ch, "daemon"));
   c->lastresort = g_strdup(kw(ch, "lastresort"));
   c->socket_path = g_strdup(kw(ch, "socket"));
-  c->servers = g_strdup(host->setting(me, "dns_server"));
+  /* the server-wide [dns] servers unless this module is given its own */
+  const char *servers = host->setting(me, "dns_server");
+  if (servers == NULL && CURSUS_HAS(host, dns_servers) &&
+      host->dns_servers != NULL)
+    servers = host->dns_servers();
+  c->servers = g_strdup(servers);
   c->route.mode = has(ch, "nomx")       ? ROUTE_NOMX
                   : has(ch, "randommx") ? ROUTE_RANDOMMX
                                         : ROUTE_MX;
@@ -441,7 +446,7 @@ static const cursus_keyword smtp_keywords[] = {
 };
 
 static const cursus_keyword smtp_settings[] = {
-    {"dns_server", CURSUS_VALUE_STRING, 1, 1, "DNS servers as ip[:port],... (default: /etc/resolv.conf)"},
+    {"dns_server", CURSUS_VALUE_STRING, 1, 1, "DNS servers as ip[:port],... for this module only (default: [dns] servers, else /etc/resolv.conf)"},
     {"dns_timeout", CURSUS_VALUE_DURATION, 1, 1, "timeout of one DNS query (default 5 s)"},
     {"ipv6", CURSUS_VALUE_BOOLEAN, 1, 1, "also connect over IPv6 (default yes)"},
     {"max_mx", CURSUS_VALUE_INTEGER, 1, 1, "most MX hosts tried per domain (default 10)"},

@@ -268,6 +268,28 @@ static bool allowed_to_mail(smtp_session *s) {
   return true;
 }
 
+static void mail_enqueue(smtp_session *s, mail_job *j);
+
+static void mail_job_free(void *data) {
+  mail_job *j = data;
+  smtp_mail_clear(&j->m);
+  g_free(j);
+}
+
+/* mail_verified - mailfromdnsverify's verdict on the sender's domain */
+static void mail_verified(smtp_session *s, void *data, unsigned code,
+                          const char *text) {
+  mail_job *j = data;
+  if (code == 0) {
+    mail_enqueue(s, j);
+    return;
+  }
+  mail_job_free(j);
+  s->rejects++;
+  smtp_reply(s, code, "%s", text);
+  smtp_resume(s);
+}
+
 static void cmd_mail(smtp_session *s, const smtp_cmd *c) {
   smtp_err err;
   if (s->helo == NULL) {
@@ -323,6 +345,15 @@ static void cmd_mail(smtp_session *s, const smtp_cmd *c) {
     return;
   }
   j->s = s;
+  if (s->pol.mailfromdnsverify &&
+      smtp_sender_dns(s, j->m.path, mail_verified, mail_job_free, j))
+    return;
+  mail_enqueue(s, j);
+}
+
+/* mail_enqueue - open the transaction with the queue (on a host thread:
+ * the access tables may call out) */
+static void mail_enqueue(smtp_session *s, mail_job *j) {
   j->connection =
       s->info->unix_socket
           ? NULL

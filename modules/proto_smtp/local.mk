@@ -6,6 +6,7 @@ modules_proto_smtp_proto_smtp_la_SOURCES = \
 	modules/proto_smtp/cmd.c \
 	modules/proto_smtp/data.c \
 	modules/proto_smtp/auth.c \
+	modules/proto_smtp/senderdns.c \
 	modules/proto_smtp/smtp_parse.c modules/proto_smtp/smtp_parse.h
 modules_proto_smtp_proto_smtp_la_CFLAGS = $(CURSUS_MOD_CFLAGS_ALL) $(GLIB_CFLAGS)
 modules_proto_smtp_proto_smtp_la_LDFLAGS = $(CURSUS_MOD_LDFLAGS_ALL)

@@ -200,6 +200,9 @@ void smtp_set_channel(smtp_session *s, const char *name) {
                                           : IDENT_NUMERIC;
   p->receivedfor = !is(last_of(ch, rfor), "noreceivedfor");
   p->receivedfrom = is(last_of(ch, rfrom), "receivedfrom");
+  static const char *const mfdv[] = {"mailfromdnsverify",
+                                     "nomailfromdnsverify", NULL};
+  p->mailfromdnsverify = is(last_of(ch, mfdv), "mailfromdnsverify");
   p->bad_command_limit =
       kw_uint(ch, "disconnectbadcommandlimit", smtp_cfg.max_errors);
   p->bad_auth_limit = kw_uint(ch, "disconnectbadauthlimit", 3);
@@ -342,6 +345,10 @@ static void session_event(void *data, unsigned events) {
 
 static void session_close(void *data) {
   smtp_session *s = data;
+  if (s->wait == WAIT_DNS) {
+    smtp_sender_dns_cancel(s);
+    s->wait = WAIT_NONE;
+  }
   if (s->wait == WAIT_LOOKUP || s->wait == WAIT_COMMIT) {
     /* a host thread or the committer still holds the session: the
      * completion frees it */
@@ -420,6 +427,9 @@ static const cursus_keyword smtp_keywords[] = {
     FLAG("identnonelimited", "look up the client's name for Received: only"),
     FLAG("identnonenumeric", "no name lookup: the address only (default)"),
     FLAG("identnonesymbolic", "look up the client's name; show the name"),
+    FLAG("mailfromdnsverify",
+         "refuse MAIL FROM whose domain has no MX, A or AAAA record in DNS"),
+    FLAG("nomailfromdnsverify", "do not look up the MAIL FROM domain (default)"),
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -49,6 +49,7 @@ typedef struct smtp_policy {
   int vrfy, etrn, longlines, ident;
   bool bare_lf_ok;  /* smtp_lf / smtp_crorlf: bare LF taken as CRLF */
   bool receivedfor, receivedfrom;
+  bool mailfromdnsverify; /* the MAIL FROM domain must exist in DNS */
   unsigned bad_command_limit, bad_auth_limit, reject_limit;
   unsigned transaction_limit, recipient_limit;
   uint64_t size_limit; /* 0 = none */
@@ -60,6 +61,7 @@ typedef enum smtp_wait {
   WAIT_LOOKUP, /* a host thread works for the current command */
   WAIT_DELAY,  /* a tarpit delay before the reply */
   WAIT_COMMIT, /* the message is on its way to disk */
+  WAIT_DNS,    /* mailfromdnsverify asks DNS about the sender's domain */
 } smtp_wait;
 
 typedef enum smtp_mode {
@@ -68,6 +70,8 @@ typedef enum smtp_mode {
   MODE_BDAT,      /* BDAT: a counted chunk */
   MODE_AUTH,      /* AUTH: waiting for a SASL response line */
 } smtp_mode;
+
+typedef struct smtp_sender_check smtp_sender_check;
 
 typedef struct smtp_session {
   cursus_conn *conn;
@@ -111,6 +115,7 @@ typedef struct smtp_session {
   size_t line_len;
   /* a reply held back by a tarpit delay */
   char *delayed_reply;
+  smtp_sender_check *sender_dns; /* a mailfromdnsverify check in flight */
   cursus_timer *delay_timer;
   cursus_timer *session_timer;
   uint64_t started_ms;
@@ -160,5 +165,19 @@ void smtp_auth_start(smtp_session *s, const char *arg, size_t len);
 void smtp_auth_line(smtp_session *s, const char *line, size_t len);
 bool smtp_auth_offered(const smtp_session *s);
 void smtp_auth_mechanisms(const smtp_session *s, cursus_buf *out);
+
+/* senderdns.c */
+/* Called with the verdict: CODE 0 = the domain exists, go on; else the
+ * reply CODE TEXT refuses MAIL.  The session is resumed by the callee. */
+typedef void smtp_sender_dns_cb(smtp_session *s, void *data, unsigned code,
+                                const char *text);
+/* smtp_sender_dns - check SENDER's domain in DNS (mailfromdnsverify) with
+ * input suspended; DONE(DATA) runs later.  false when there is nothing to
+ * check (no domain, a domain literal, no DNS service): DONE never runs */
+bool smtp_sender_dns(smtp_session *s, const char *sender,
+                     smtp_sender_dns_cb *done, void (*free_data)(void *),
+                     void *data);
+/* smtp_sender_dns_cancel - the session ends: forget the check, free DATA */
+void smtp_sender_dns_cancel(smtp_session *s);
 
 #endif

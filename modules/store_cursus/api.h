@@ -45,6 +45,8 @@ int sc_op_quota_get(cursus_store_user *u, const char *root,
                     cursus_store_quota *q, const char **error_r);
 int sc_op_quota_set_warned(cursus_store_user *u, int64_t when,
                            const char **error_r);
+int sc_op_quota_claim_warned(cursus_store_user *u, int64_t expected,
+                             int64_t when, const char **error_r);
 
 /* list.c */
 int sc_op_mailbox_list(cursus_store_user *u, const char *const *patterns,

@@ -46,6 +46,13 @@ typedef struct sc_logref {
   uint32_t len;
 } sc_logref;
 
+/* A cache record read ahead (malloc'd by Tokyo Cabinet). */
+typedef struct sc_ahead {
+  uint32_t uid;
+  void *data;
+  int len;
+} sc_ahead;
+
 typedef struct sc_folder sc_folder;
 typedef void sc_folder_notify_fn(sc_folder *f);
 
@@ -92,6 +99,13 @@ struct sc_folder {
   /* readers of the Tokyo Cabinet files */
   TCHDB *cache_r;
   ino_t cache_r_ino;       /* the log inode when cache_r was opened      */
+  /* cache records read ahead under one shared lock while a caller walks
+   * the folder in UID order (FETCH 1:*, SEARCH): sc_ahead, consumed
+   * from ahead_head; ahead_last is the UID asked for last */
+  GArray *ahead;
+  guint ahead_head;
+  uint32_t ahead_last;
+  unsigned ahead_window;
 
   int writing;             /* write lock held (nesting count)            */
   bool probed;             /* the wide orphan probe ran in this process  */
@@ -159,10 +173,16 @@ bool sc_folder_adopt(sc_folder *f, uint32_t *count_r, uint64_t *bytes_r,
 
 /* Readers (mu). */
 const sc_rec *sc_folder_find(sc_folder *f, uint32_t uid, guint *index_r);
+/* sc_folder_cache_raw - the encoded cache record of UID (malloc'd, the
+ * caller frees it), or NULL when the cache lacks it */
+void *sc_folder_cache_raw(sc_folder *f, uint32_t uid, size_t *len_r);
 /* sc_folder_cache_get - the cache record of UID (the message file is
  * parsed when the cache lacks it) */
 struct sc_msginfo *sc_folder_cache_get(sc_folder *f, uint32_t uid,
                                        GError **error);
+/* sc_folder_ahead_clear - free the records read ahead (mu); a view calls
+ * it at sync so an idle session keeps none */
+void sc_folder_ahead_clear(sc_folder *f);
 /* sc_folder_open_msg - open the message file of UID read-only */
 int sc_folder_open_msg(sc_folder *f, uint32_t uid, GError **error);
 /* sc_folder_msg_path - its path (newly allocated) */

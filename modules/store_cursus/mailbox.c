@@ -553,6 +553,7 @@ int sc_op_mailbox_rename(cursus_store_user *u, const char *old_name,
         sc_mboxlist_commit(&undo, NULL);
       }
     } else {
+      sc_crash_point("rename-moved");
       sc_folder_forget(st, old_path);
       ok = finish_rename(st, from.owner, owner_dir, from.name, to.name, &err);
     }
@@ -603,12 +604,12 @@ static bool rename_inbox(cursus_store_user *u, const sc_loc *from,
 
 /* ------------------------------------------------------------ repair */
 
-void sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk) {
+bool sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk) {
   GError *err = NULL;
   char *intent = sc_mboxlist_intent(st->mboxlist, owner, &err);
   if (intent == NULL) {
     g_clear_error(&err);
-    return;
+    return false;
   }
   char **v = g_strsplit(intent, "\t", 4);
   bool ok = true;
@@ -663,6 +664,15 @@ void sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk) {
   }
   g_strfreev(v);
   g_free(intent);
+  /* a count made while the list and the directories disagreed (a folder
+   * half renamed is in neither place) is wrong: count again */
+  if (sc_usage_recount(st, owner, lk->dir, &lk->usage, &err))
+    sc_ulock_change(lk, 0, 0);
+  else
+    sc_log(CURSUS_LOG_WARNING, "cannot recount the usage of %s: %s", owner,
+           err->message);
+  g_clear_error(&err);
+  return true;
 }
 
 /* ------------------------------------------------------------ subscribe */
@@ -1065,19 +1075,41 @@ int sc_op_quota_get(cursus_store_user *u, const char *root,
   return CURSUS_OK;
 }
 
+/* own_ulock - the user lock of U's own mailboxes; false with the error
+ * recorded */
+static bool own_ulock(cursus_store_user *u, sc_ulock *lk, GError **error) {
+  if (u->dir == NULL) {
+    sc_set_error(error, CURSUS_STORE_E_NOTFOUND, "%s has no mailboxes", u->id);
+    return false;
+  }
+  return sc_ulock_take(u->st, u->id, u->dir, lk, error);
+}
+
 int sc_op_quota_set_warned(cursus_store_user *u, int64_t when,
                            const char **error_r) {
   GError *err = NULL;
   sc_ulock lk;
-  if (u->dir == NULL) {
-    sc_set_error(&err, CURSUS_STORE_E_NOTFOUND, "%s has no mailboxes", u->id);
-    return sc_user_fail(u, err, error_r);
-  }
-  if (!sc_ulock_take(u->st, u->id, u->dir, &lk, &err))
+  if (!own_ulock(u, &lk, &err))
     return sc_user_fail(u, err, error_r);
   lk.usage.warned_at = when;
   sc_ulock_save(&lk);
   sc_ulock_release(&lk);
   sc_user_ok(u);
   return CURSUS_OK;
+}
+
+int sc_op_quota_claim_warned(cursus_store_user *u, int64_t expected,
+                             int64_t when, const char **error_r) {
+  GError *err = NULL;
+  sc_ulock lk;
+  if (!own_ulock(u, &lk, &err))
+    return sc_user_fail(u, err, error_r);
+  bool mine = lk.usage.warned_at == expected;
+  if (mine) {
+    lk.usage.warned_at = when;
+    sc_ulock_save(&lk);
+  }
+  sc_ulock_release(&lk);
+  sc_user_ok(u);
+  return mine ? CURSUS_OK : CURSUS_NONE;
 }

@@ -857,6 +857,34 @@ static GString *get_gstr(sc_rbuf *r) {
   return g_string_new_len(s, (gssize)len);
 }
 
+bool sc_msginfo_peek(const void *data, size_t len, uint32_t uid, int which,
+                     const char **field_r, size_t *len_r,
+                     bool *header_truncated_r) {
+  sc_rbuf r;
+  sc_rbuf_init(&r, data, len);
+  if (which < 0 || which > 3 || sc_get_u32(&r) != CACHE_MAGIC ||
+      sc_get_u32(&r) != uid)
+    return false;
+  const char *field = NULL;
+  size_t flen = 0;
+  for (int i = 0; i <= 3; i++) {
+    size_t n;
+    const char *s = sc_get_str(&r, &n);
+    if (s == NULL)
+      return false;
+    if (i == which) {
+      field = s;
+      flen = n;
+    }
+  }
+  *header_truncated_r = sc_get_u8(&r) != 0;
+  if (r.bad)
+    return false;
+  *field_r = field;
+  *len_r = flen;
+  return true;
+}
+
 sc_msginfo *sc_msginfo_decode(const void *data, size_t len, uint32_t *uid_r) {
   sc_rbuf r;
   sc_rbuf_init(&r, data, len);

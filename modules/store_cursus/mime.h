@@ -53,6 +53,13 @@ void sc_msginfo_free(sc_msginfo **info);
 
 /* sc_msginfo_encode - the cache record for UID */
 void sc_msginfo_encode(const sc_msginfo *info, uint32_t uid, sc_wbuf *out);
+/* sc_msginfo_peek - where cached field WHICH (cursus_store_field: 0
+ * ENVELOPE, 1 BODYSTRUCTURE, 2 BODY, 3 HEADER) lies in the cache record
+ * DATA/LEN of UID, and whether the cached header is cut short, without
+ * decoding the rest; false when the record is malformed or another's */
+bool sc_msginfo_peek(const void *data, size_t len, uint32_t uid, int which,
+                     const char **field_r, size_t *len_r,
+                     bool *header_truncated_r);
 /* sc_msginfo_decode - a cache record back; NULL when malformed */
 sc_msginfo *sc_msginfo_decode(const void *data, size_t len, uint32_t *uid_r);
 

@@ -8,8 +8,10 @@
 #include "user.h"
 
 /* sc_repair_intents - finish or undo OWNER's interrupted create, delete
- * or rename (user lock LK held) */
-void sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk);
+ * or rename (user lock LK held); when there was one, the usage in LK is
+ * counted again once the folders are where the mailbox list says.  True
+ * when there was one. */
+bool sc_repair_intents(sc_store *st, const char *owner, sc_ulock *lk);
 /* sc_repair_user_list - record OWNER (found on PARTITION) and every
  * folder under its directory in the mailbox list */
 bool sc_repair_user_list(sc_store *st, const char *owner,

@@ -82,6 +82,11 @@ sc_partition *sc_store_partition(sc_store *st, const char *name);
 
 /* ------------------------------------------------------------ locks */
 
+/* sc_crash_point - end the process at once, as kill -9 would, when the
+ * environment's CURSUS_STORE_CRASH_AT names POINT: lets the crash tests
+ * stop a change at an exact step */
+void sc_crash_point(const char *point);
+
 /* sc_flock - flock(FD, OP) retrying up to TIMEOUT_MS; false with errno
  * EWOULDBLOCK on timeout */
 bool sc_flock(int fd, int op, unsigned timeout_ms);

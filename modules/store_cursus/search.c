@@ -14,19 +14,56 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A search string prepared once per search: case-folded, and for a
+ * folded needle of ASCII a skip table to scan ASCII text without folding
+ * it (Horspool) */
+typedef struct needle {
+  char *text;              /* case-folded, NUL-terminated               */
+  size_t len;
+  bool ascii;
+  uint8_t skip[256];
+} needle;
+
 typedef struct sctx {
   cursus_store_mailbox *box;
-  GHashTable *needles;     /* node -> casefolded needle */
+  GHashTable *needles;     /* node -> needle */
   int64_t now;
   /* the message being evaluated */
   uint32_t seq;
   const sc_rec *r;
   sc_msginfo *info;
   bool info_tried;
-  GString *body;           /* decoded, folded text of the body */
-  bool body_tried;
+  void *raw;               /* its encoded cache record, for the header */
+  size_t raw_len;
+  bool raw_tried;
   GError *error;
 } sctx;
+
+static inline uint8_t lower(uint8_t c) {
+  return (uint8_t)(c + ((unsigned)(c - 'A') < 26u ? 32 : 0));
+}
+
+/* plain_ascii - TEXT holds only ASCII without NUL: it folds to its lower
+ * case and is the same text in any charset the message may name */
+static bool plain_ascii(const char *text, size_t len) {
+  const uint8_t *p = (const uint8_t *)text;
+  size_t i = 0;
+  uint64_t acc = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    /* a high bit, or a zero byte */
+    acc |= (w & UINT64_C(0x8080808080808080)) |
+           ((w - UINT64_C(0x0101010101010101)) & ~w &
+            UINT64_C(0x8080808080808080));
+    if (acc != 0)
+      return false;
+  }
+  for (; i < len; i++)
+    if (p[i] == 0 || p[i] >= 0x80)
+      return false;
+  return true;
+}
 
 /* fold - TEXT folded for case-insensitive comparison (ASCII fast path) */
 static char *fold(const char *text, size_t len) {
@@ -36,11 +73,66 @@ static char *fold(const char *text, size_t len) {
   if (ascii) {
     char *s = g_malloc(len + 1);
     for (size_t i = 0; i < len; i++)
-      s[i] = g_ascii_tolower(text[i]);
+      s[i] = (char)lower((uint8_t)text[i]);
     s[len] = '\0';
     return s;
   }
   return g_utf8_casefold(text, (gssize)len);
+}
+
+static needle *needle_new(const char *value) {
+  needle *n = g_new(needle, 1);
+  n->text = fold(value, strlen(value));
+  n->len = strlen(n->text);
+  n->ascii = plain_ascii(n->text, n->len);
+  for (int c = 0; c < 256; c++)
+    n->skip[c] = (uint8_t)MIN(n->len, 255u);
+  for (size_t i = 0; n->len > 0 && i + 1 < n->len; i++)
+    n->skip[(uint8_t)n->text[i]] = (uint8_t)MIN(n->len - 1 - i, 255u);
+  return n;
+}
+
+static void needle_free(gpointer p) {
+  needle *n = p;
+  g_free(n->text);
+  g_free(n);
+}
+
+/* ascii_find - does ASCII TEXT contain the ASCII needle N, whatever the
+ * case?  Horspool over folded bytes: no copy, no folding of TEXT */
+static bool ascii_find(const char *text, size_t len, const needle *n) {
+  if (n->len == 0)
+    return true;
+  if (len < n->len)
+    return false;
+  const uint8_t *t = (const uint8_t *)text;
+  const uint8_t *k = (const uint8_t *)n->text;
+  size_t last = n->len - 1;
+  for (size_t i = 0; i + last < len;) {
+    uint8_t c = lower(t[i + last]);
+    if (c == k[last]) {
+      size_t j = 0;
+      while (j < last && lower(t[i + j]) == k[j])
+        j++;
+      if (j == last)
+        return true;
+    }
+    i += n->skip[c];
+  }
+  return false;
+}
+
+/* text_has - does TEXT (in CHARSET, transfer-decoded) contain N? */
+static bool text_has(const char *text, size_t len, const char *charset,
+                     const needle *n) {
+  if (n->ascii && plain_ascii(text, len))
+    return ascii_find(text, len, n);
+  char *utf8 = sc_text_to_utf8(text, len, charset);
+  char *f = fold(utf8, strlen(utf8));
+  bool found = strstr(f, n->text) != NULL;
+  g_free(f);
+  g_free(utf8);
+  return found;
 }
 
 static int64_t day_of(int64_t when, int32_t tz_minutes) {
@@ -52,7 +144,15 @@ static sc_msginfo *info_of(sctx *c) {
   if (!c->info_tried) {
     c->info_tried = true;
     GError *err = NULL;
-    c->info = sc_folder_cache_get(c->box->f, c->r->uid, &err);
+    uint32_t got = 0;
+    if (c->raw != NULL) {
+      /* the record the header came from */
+      c->info = sc_msginfo_decode(c->raw, c->raw_len, &got);
+      if (c->info != NULL && got != c->r->uid)
+        sc_msginfo_free(&c->info);
+    }
+    if (c->info == NULL)
+      c->info = sc_folder_cache_get(c->box->f, c->r->uid, &err);
     if (c->info == NULL && c->error == NULL)
       c->error = err;
     else
@@ -97,13 +197,23 @@ static char *decoded(const char *enc, char *raw, size_t len, size_t *out_len) {
 
 static void append_header_text(GString *out, const char *data, size_t len);
 
-static GString *body_of(sctx *c) {
-  if (c->body_tried)
-    return c->body;
-  c->body_tried = true;
+/* header_text_has - does the header block DATA/LEN, decoded and folded,
+ * contain N? */
+static bool header_text_has(const char *data, size_t len, const needle *n) {
+  GString *t = g_string_sized_new(len + 1);
+  append_header_text(t, data, len);
+  bool found = strstr(t->str, n->text) != NULL;
+  g_string_free(t, TRUE);
+  return found;
+}
+
+/* body_has - does the body contain N: its text parts decoded from their
+ * transfer encodings and charsets, and the headers of attached messages;
+ * stops at the first part that does */
+static bool body_has(sctx *c, const needle *n) {
   sc_msginfo *info = info_of(c);
   if (info == NULL)
-    return NULL;
+    return false;
   GError *err = NULL;
   int fd = sc_folder_open_msg(c->box->f, c->r->uid, &err);
   if (fd < 0) {
@@ -111,34 +221,29 @@ static GString *body_of(sctx *c) {
       c->error = err;
     else
       g_clear_error(&err);
-    return NULL;
+    return false;
   }
-  GString *text = g_string_new(NULL);
-  for (guint i = 0; i < info->parts->len; i++) {
+  bool found = false;
+  for (guint i = 0; i < info->parts->len && !found; i++) {
     const sc_part *p = info->parts->pdata[i];
-    size_t n;
+    size_t len;
     if (p->hdr_len > 0 && *p->id != '\0') {
       /* an attached message's header is part of this body */
-      char *raw = read_part(c, fd, p->hdr_off, p->hdr_len, &n);
-      append_header_text(text, raw, n);
+      char *raw = read_part(c, fd, p->hdr_off, p->hdr_len, &len);
+      found = header_text_has(raw, len, n);
       g_free(raw);
     }
-    if (p->n_children > 0 || *p->id == '\0' || !g_str_equal(p->type, "text"))
+    if (found || p->n_children > 0 || *p->id == '\0' ||
+        !g_str_equal(p->type, "text"))
       continue;
-    char *raw = read_part(c, fd, p->body_off, p->body_len, &n);
+    char *raw = read_part(c, fd, p->body_off, p->body_len, &len);
     size_t dl;
-    char *dec = decoded(p->encoding, raw, n, &dl);
-    char *utf8 = sc_text_to_utf8(dec, dl, p->charset);
-    char *f = fold(utf8, strlen(utf8));
-    g_string_append(text, f);
-    g_string_append_c(text, '\n');
-    g_free(f);
-    g_free(utf8);
+    char *dec = decoded(p->encoding, raw, len, &dl);
+    found = text_has(dec, dl, p->charset, n);
     g_free(dec);
   }
   close(fd);
-  c->body = text;
-  return text;
+  return found;
 }
 
 /* field_text - one header field's value, unfolded, decoded and folded */
@@ -161,7 +266,10 @@ static bool text_cb(void *ctx, const char *name, size_t nlen,
   GString *out = ctx;
   char *n = fold(name, nlen);
   char *v = field_text(value, MIN(vlen, (size_t)65536));
-  g_string_append_printf(out, "%s: %s\n", n, v);
+  g_string_append(out, n);
+  g_string_append(out, ": ");
+  g_string_append(out, v);
+  g_string_append_c(out, '\n');
   g_free(n);
   g_free(v);
   return true;
@@ -173,29 +281,56 @@ static void append_header_text(GString *out, const char *data, size_t len) {
 
 struct hdr_match {
   const char *field;
-  const char *needle;
+  const needle *n; /* NULL: the field only has to be there */
   bool found;
 };
+
+/* value_has - does a header field's value contain N?  A one-line value
+ * of plain ASCII without encoded words needs no decoding */
+static bool value_has(const char *value, size_t len, const needle *n) {
+  len = MIN(len, (size_t)65536);
+  if (n->ascii && plain_ascii(value, len) && !memchr(value, '\r', len) &&
+      !memchr(value, '\n', len) && !g_strstr_len(value, (gssize)len, "=?")) {
+    while (len > 0 && g_ascii_isspace(*value)) {
+      value++;
+      len--;
+    }
+    while (len > 0 && g_ascii_isspace(value[len - 1]))
+      len--;
+    return ascii_find(value, len, n);
+  }
+  char *v = field_text(value, len);
+  bool found = strstr(v, n->text) != NULL;
+  g_free(v);
+  return found;
+}
 
 static bool hdr_cb(void *ctx, const char *name, size_t nlen,
                    const char *value, size_t vlen, size_t off, size_t flen) {
   struct hdr_match *m = ctx;
   if (strlen(m->field) != nlen || g_ascii_strncasecmp(m->field, name, nlen))
     return true;
-  if (*m->needle == '\0') {
-    m->found = true;
-    return false;
-  }
-  char *v = field_text(value, MIN(vlen, (size_t)65536));
-  m->found = strstr(v, m->needle) != NULL;
-  g_free(v);
+  m->found = m->n == NULL || m->n->len == 0 ||
+             value_has(value, vlen, m->n);
   return !m->found;
 }
 
 /* header_block - the message header (from the cache when complete) */
 static const char *header_block(sctx *c, size_t *len_r, GByteArray **own) {
-  sc_msginfo *info = info_of(c);
   *own = NULL;
+  if (!c->info_tried && !c->raw_tried) {
+    /* the header alone, without decoding the whole record */
+    c->raw_tried = true;
+    c->raw = sc_folder_cache_raw(c->box->f, c->r->uid, &c->raw_len);
+  }
+  const char *h;
+  bool truncated;
+  if (c->raw != NULL &&
+      sc_msginfo_peek(c->raw, c->raw_len, c->r->uid,
+                      CURSUS_STORE_FIELD_HEADER, &h, len_r, &truncated) &&
+      !truncated)
+    return h;
+  sc_msginfo *info = info_of(c);
   if (info == NULL)
     return NULL;
   if (!info->header_truncated) {
@@ -218,37 +353,27 @@ static const char *header_block(sctx *c, size_t *len_r, GByteArray **own) {
 }
 
 static bool match_header(sctx *c, const cursus_store_search *q,
-                         const char *needle) {
+                         const needle *n) {
   size_t len;
   GByteArray *own;
   const char *h = header_block(c, &len, &own);
   if (h == NULL)
     return false;
-  struct hdr_match m = {q->field != NULL ? q->field : "", needle, false};
+  struct hdr_match m = {q->field != NULL ? q->field : "", n, false};
   sc_header_each(h, len, hdr_cb, &m);
   if (own != NULL)
     g_byte_array_free(own, TRUE);
   return m.found;
 }
 
-static bool match_text(sctx *c, const char *needle) {
+static bool match_text(sctx *c, const needle *n) {
   size_t len;
   GByteArray *own;
   const char *h = header_block(c, &len, &own);
-  bool found = false;
-  if (h != NULL) {
-    GString *t = g_string_new(NULL);
-    append_header_text(t, h, len);
-    found = strstr(t->str, needle) != NULL;
-    g_string_free(t, TRUE);
-  }
+  bool found = h != NULL && header_text_has(h, len, n);
   if (own != NULL)
     g_byte_array_free(own, TRUE);
-  if (!found) {
-    GString *b = body_of(c);
-    found = b != NULL && strstr(b->str, needle) != NULL;
-  }
-  return found;
+  return found || body_has(c, n);
 }
 
 /* cost - 0 for what the index answers, 1 the cache, 2 message files */
@@ -289,7 +414,7 @@ static bool eval_and(sctx *c, const cursus_store_search *q, unsigned depth) {
 static bool eval(sctx *c, const cursus_store_search *q, unsigned depth) {
   const sc_rec *r = c->r;
   sc_folder *f = c->box->f;
-  const char *needle = g_hash_table_lookup(c->needles, q);
+  const needle *nd = g_hash_table_lookup(c->needles, q);
   if (depth > 256)
     return false;
   switch (q->key) {
@@ -348,15 +473,11 @@ static bool eval(sctx *c, const cursus_store_search *q, unsigned depth) {
   case CURSUS_STORE_SEARCH_SMALLER:
     return (int64_t)r->size < q->number;
   case CURSUS_STORE_SEARCH_HEADER:
-    return match_header(c, q, needle != NULL ? needle : "");
-  case CURSUS_STORE_SEARCH_BODY: {
-    if (needle == NULL || *needle == '\0')
-      return true;
-    GString *b = body_of(c);
-    return b != NULL && strstr(b->str, needle) != NULL;
-  }
+    return match_header(c, q, nd);
+  case CURSUS_STORE_SEARCH_BODY:
+    return nd == NULL || nd->len == 0 || body_has(c, nd);
   case CURSUS_STORE_SEARCH_TEXT:
-    return needle == NULL || *needle == '\0' || match_text(c, needle);
+    return nd == NULL || nd->len == 0 || match_text(c, nd);
   case CURSUS_STORE_SEARCH_MODSEQ:
     return r->modseq >= (uint64_t)q->number;
   case CURSUS_STORE_SEARCH_EMAILID: {
@@ -390,8 +511,7 @@ static bool prepare(GHashTable *needles, const cursus_store_search *q,
                    "search string is not UTF-8");
       return false;
     }
-    g_hash_table_insert(needles, (gpointer)q,
-                        fold(q->value, strlen(q->value)));
+    g_hash_table_insert(needles, (gpointer)q, needle_new(q->value));
   }
   if ((q->key == CURSUS_STORE_SEARCH_AND || q->key == CURSUS_STORE_SEARCH_OR ||
        q->key == CURSUS_STORE_SEARCH_NOT) &&
@@ -412,7 +532,7 @@ int sc_op_mailbox_search(cursus_store_mailbox *box,
   GError *err = NULL;
   sctx c = {0};
   c.box = box;
-  c.needles = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  c.needles = g_hash_table_new_full(NULL, NULL, NULL, needle_free);
   c.now = g_get_real_time() / G_USEC_PER_SEC;
   if (query == NULL || !prepare(c.needles, query, 0, &err)) {
     if (err == NULL)
@@ -434,10 +554,9 @@ int sc_op_mailbox_search(cursus_store_mailbox *box,
     }
     sc_msginfo_free(&c.info);
     c.info_tried = false;
-    if (c.body != NULL)
-      g_string_free(c.body, TRUE);
-    c.body = NULL;
-    c.body_tried = false;
+    free(c.raw);
+    c.raw = NULL;
+    c.raw_tried = false;
     if (c.error != NULL) {
       /* a message whose file vanished just does not match */
       g_clear_error(&c.error);

@@ -337,6 +337,7 @@ static const cursus_store_ops sc_ops = {
     .snapshot_list = sc_op_snapshot_list,
     .snapshot_restore = sc_op_snapshot_restore,
     .snapshot_prune = sc_op_snapshot_prune,
+    .quota_claim_warned = sc_op_quota_claim_warned,
 };
 
 static const cursus_keyword sc_settings[] = {

@@ -168,10 +168,12 @@ char *sc_name_full(cursus_store_user *u, const char *owner, const char *name) {
 
 /* ------------------------------------------------------------ users */
 
-/* choose_partition - the named one, the configured default, or the one
- * with the most free space */
-static sc_partition *choose_partition(sc_store *st, const char *want,
-                                      GError **error) {
+/* choose_partition - the named one, the configured default, or the least
+ * full: the one with the most free space; partitions sharing that file
+ * system (so the same free space) get new users in turn, spread by a hash
+ * of the user id */
+static sc_partition *choose_partition(sc_store *st, const char *owner,
+                                      const char *want, GError **error) {
   if (want != NULL && *want != '\0') {
     sc_partition *p = sc_store_partition(st, want);
     if (p == NULL)
@@ -181,19 +183,30 @@ static sc_partition *choose_partition(sc_store *st, const char *want,
   }
   if (st->default_partition != NULL)
     return sc_store_partition(st, st->default_partition);
-  sc_partition *best = NULL;
-  uint64_t best_free = 0;
-  for (guint i = 0; i < st->partitions->len; i++) {
+  guint n = st->partitions->len, best = 0;
+  uint64_t *free_bytes = g_new0(uint64_t, MAX(n, 1u));
+  unsigned long *fs = g_new0(unsigned long, MAX(n, 1u));
+  for (guint i = 0; i < n; i++) {
     sc_partition *p = st->partitions->pdata[i];
     struct statvfs sv;
-    uint64_t free_bytes =
-        statvfs(p->path, &sv) == 0 ? (uint64_t)sv.f_bavail * sv.f_frsize : 0;
-    if (best == NULL || free_bytes > best_free) {
-      best = p;
-      best_free = free_bytes;
+    if (statvfs(p->path, &sv) == 0) {
+      free_bytes[i] = (uint64_t)sv.f_bavail * sv.f_frsize;
+      fs[i] = sv.f_fsid;
     }
+    if (free_bytes[i] > free_bytes[best])
+      best = i;
   }
-  return best;
+  GPtrArray *same = g_ptr_array_new();
+  for (guint i = 0; i < n; i++)
+    if (fs[i] == fs[best] && free_bytes[i] > 0)
+      g_ptr_array_add(same, st->partitions->pdata[i]);
+  sc_partition *p = same->len > 1
+                        ? same->pdata[g_str_hash(owner) % same->len]
+                        : n > 0 ? st->partitions->pdata[best] : NULL;
+  g_ptr_array_free(same, TRUE);
+  g_free(free_bytes);
+  g_free(fs);
+  return p;
 }
 
 static char *new_mailbox_id(void) {
@@ -212,7 +225,7 @@ bool sc_create_user(sc_store *st, const char *owner, const char *partition,
     sc_mboxlist_abort(&tx);
     return true;
   }
-  sc_partition *p = choose_partition(st, partition, error);
+  sc_partition *p = choose_partition(st, owner, partition, error);
   if (p == NULL) {
     sc_mboxlist_abort(&tx);
     return false;
@@ -677,9 +690,13 @@ bool sc_ulock_take(sc_store *st, const char *owner, const char *dir,
     lk->usage.bytes_limit = lk->usage.messages_limit = -1;
   }
   if (fresh || (lk->usage.seq & 1)) {
-    /* a crash interrupted an update (or the file is new): count again */
+    /* a crash interrupted an update (or the file is new): count again,
+     * once an interrupted create, delete or rename is finished (it
+     * counts again itself) */
     GError *err = NULL;
-    if (!sc_usage_recount(st, owner, cur, &lk->usage, &err)) {
+    lk->usage.seq |= 1u;
+    if (!sc_repair_intents(st, owner, lk) &&
+        !sc_usage_recount(st, owner, cur, &lk->usage, &err)) {
       sc_log(CURSUS_LOG_WARNING, "cannot recount the usage of %s: %s", owner,
              err->message);
       g_error_free(err);

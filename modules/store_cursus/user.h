@@ -146,6 +146,9 @@ struct cursus_store_mailbox {
   sc_part part_tmp;      /* message_part strings                     */
   struct sc_msginfo *info_tmp;
   uint32_t info_uid;     /* whose cache record info_tmp is          */
+  void *raw_tmp;         /* an encoded cache record (message_field)  */
+  size_t raw_len;
+  uint32_t raw_uid;
   char *email_id_tmp;
   int exclusive_fd;
 };

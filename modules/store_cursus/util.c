@@ -59,6 +59,12 @@ int sc_status_of(cursus_store_error code) {
   }
 }
 
+void sc_crash_point(const char *point) {
+  const char *at = g_getenv("CURSUS_STORE_CRASH_AT");
+  if (at != NULL && g_str_equal(at, point))
+    _exit(137);
+}
+
 /* sc_flock - flock(FD, OP) retrying up to TIMEOUT_MS: a holder that never
  * lets go turns into a temporary failure instead of a hang */
 bool sc_flock(int fd, int op, unsigned timeout_ms) {

@@ -239,6 +239,7 @@ void sc_op_mailbox_close(cursus_store_mailbox **boxp) {
   g_free(box->part_tmp.encoding);
   g_free(box->part_tmp.charset);
   sc_msginfo_free(&box->info_tmp);
+  free(box->raw_tmp);
   g_free(box->email_id_tmp);
   g_free(box->seen_user);
   g_free(box);
@@ -362,6 +363,7 @@ int sc_op_mailbox_sync(cursus_store_mailbox *box, unsigned flags,
   if (cb == NULL)
     cb = &none;
   g_mutex_lock(&f->mu);
+  sc_folder_ahead_clear(f);
   if (!sc_folder_refresh(f, &err)) {
     g_mutex_unlock(&f->mu);
     return sc_user_fail(box->user, err, error_r);
@@ -497,11 +499,41 @@ struct sc_msginfo *sc_view_info(cursus_store_mailbox *box, uint32_t seq,
   return info;
 }
 
+/* peek_field - FIELD of message SEQ straight from its encoded cache
+ * record (no decoding of the rest) into DATA_R and LEN_R, valid until the
+ * next call on BOX; false when that cannot answer (mu) */
+static bool peek_field(cursus_store_mailbox *box, uint32_t seq,
+                       cursus_store_field field, const char **data_r,
+                       size_t *len_r) {
+  const sc_rec *r = sc_view_rec(box, seq, NULL);
+  if (r == NULL || (box->info_tmp != NULL && box->info_uid == r->uid))
+    return false;
+  if (box->raw_tmp == NULL || box->raw_uid != r->uid) {
+    free(box->raw_tmp);
+    box->raw_tmp = sc_folder_cache_raw(box->f, r->uid, &box->raw_len);
+    box->raw_uid = r->uid;
+  }
+  bool truncated;
+  return box->raw_tmp != NULL &&
+         sc_msginfo_peek(box->raw_tmp, box->raw_len, r->uid, (int)field,
+                         data_r, len_r, &truncated) &&
+         !(field == CURSUS_STORE_FIELD_HEADER && truncated);
+}
+
 int sc_op_message_field(cursus_store_mailbox *box, uint32_t seq,
                         cursus_store_field field, cursus_buf *out,
                         const char **error_r) {
   GError *err = NULL;
   g_mutex_lock(&box->f->mu);
+  const char *data;
+  size_t len;
+  if ((unsigned)field <= CURSUS_STORE_FIELD_HEADER &&
+      peek_field(box, seq, field, &data, &len)) {
+    sc_host->buf_append(out, data, len);
+    g_mutex_unlock(&box->f->mu);
+    sc_user_ok(box->user);
+    return CURSUS_OK;
+  }
   sc_msginfo *info = sc_view_info(box, seq, &err);
   if (info == NULL) {
     g_mutex_unlock(&box->f->mu);
@@ -601,6 +633,9 @@ int sc_op_message_headers(cursus_store_mailbox *box, uint32_t seq,
     return sc_user_fail(box->user, err, error_r);
   }
   g_mutex_lock(&box->f->mu);
+  if (*part == '\0' &&
+      peek_field(box, seq, CURSUS_STORE_FIELD_HEADER, &data, &len))
+    goto filter;
   sc_msginfo *info = sc_view_info(box, seq, &err);
   if (info == NULL)
     goto fail;
@@ -620,6 +655,7 @@ int sc_op_message_headers(cursus_store_mailbox *box, uint32_t seq,
     data = (const char *)raw->data;
     len = raw->len;
   }
+filter:;
   struct filter_ctx c = {names, exclude != 0, data, out};
   sc_header_each(data, len, filter_cb, &c);
   sc_host->buf_append(out, "\r\n", 2);

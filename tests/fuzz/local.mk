@@ -139,3 +139,10 @@ tests_fuzz_fuzz_milter_SOURCES = tests/fuzz/fuzz_milter.c tests/fuzz/driver.c \
 tests_fuzz_fuzz_milter_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(GLIB_CFLAGS)
 tests_fuzz_fuzz_milter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_milter_LDADD = $(GLIB_LIBS)
+
+FUZZ_TARGETS += dnsanswer
+check_PROGRAMS += tests/fuzz/fuzz_dnsanswer
+tests_fuzz_fuzz_dnsanswer_SOURCES = tests/fuzz/fuzz_dnsanswer.c tests/fuzz/driver.c
+tests_fuzz_fuzz_dnsanswer_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(CARES_CFLAGS)
+tests_fuzz_fuzz_dnsanswer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_dnsanswer_LDADD = $(FUZZ_COMMON_LDADD)

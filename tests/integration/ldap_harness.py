@@ -127,6 +127,7 @@ class Slapd:
         self.tls_port = free_port() if tls else None
         self.sock = os.path.join(self.dir, "ldapi")
         self.proc = None
+        self.started = False
         os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
         os.makedirs(os.path.join(self.dir, "slapd.d"), exist_ok=True)
 
@@ -158,9 +159,42 @@ class Slapd:
         if p.returncode != 0:
             raise AssertionError("slapadd of cn=config failed:\n" + p.stderr)
 
-    def start(self):
+    def start(self, new_port=None):
+        """Start slapd; ready when both its TCP port and its ldapi://
+        socket answer.  A first start whose port another process took
+        in the meantime (free_port cannot reserve it) tries fresh ports;
+        NEW_PORT=True does so on a restart too (for tests whose servers
+        are configured by the ldapi:// URI only)."""
         if not os.listdir(os.path.join(self.dir, "slapd.d")):
             self.configure()
+        if new_port is None:
+            new_port = not self.started
+        for attempt in range(3):
+            if self._start_once():
+                self.started = True
+                return self
+            if not new_port or attempt == 2:
+                break
+            self.port = free_port()
+            if self.tls:
+                self.tls_port = free_port()
+        raise AssertionError("slapd did not start:\n" + self.read_log())
+
+    def _listening(self):
+        """True when slapd answers on its TCP port and its socket."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), 0.5):
+                pass
+            with socket.socket(socket.AF_UNIX) as u:
+                u.settimeout(0.5)
+                u.connect(self.sock)
+            return True
+        except OSError:
+            return False
+
+    def _start_once(self):
+        """One start of slapd: True when it serves, False when it
+        exited (its port taken, say)."""
         urls = [self.uri + "/", "ldapi://" + self.sock.replace("/", "%2F") + "/"]
         if self.tls:
             urls.append(self.ldaps_uri + "/")
@@ -172,15 +206,18 @@ class Slapd:
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError("slapd exited:\n" + self.read_log())
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.5):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError("slapd did not listen:\n" + self.read_log())
-        return self
+                break
+            # another process on the port answers too: slapd must still
+            # be alive once its socket answers as well
+            if self._listening() and self.proc.poll() is None:
+                return True
+            time.sleep(0.05)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self.log.close()
+        return False
 
     def add_root(self):
         """The top entry o=cursus (data files may bring their own)."""

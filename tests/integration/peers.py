@@ -127,10 +127,11 @@ class SmtpSink(_Proc):
 
 
 class Dnsmasq(_Proc):
-    """A real DNS server on a loopback UDP/TCP port answering MX, A and
-    AAAA records for test domains (and nothing else)."""
+    """A real DNS server on a loopback UDP/TCP port answering MX, A, AAAA
+    and TXT records for test domains (and nothing else): names below the
+    local domains that it has no record for are NXDOMAIN."""
 
-    def __init__(self, directory, mx=None, a=None, aaaa=None):
+    def __init__(self, directory, mx=None, a=None, aaaa=None, txt=None):
         self.port = free_udp_port()
         conf = os.path.join(str(directory), "dnsmasq-%d.conf" % self.port)
         lines = ["port=%d" % self.port, "listen-address=127.0.0.1",
@@ -148,6 +149,8 @@ class Dnsmasq(_Proc):
             if aaaa and name in aaaa:
                 addrs += aaaa[name] if isinstance(aaaa[name], list) else [aaaa[name]]
             lines.append("host-record=%s,%s" % (name, ",".join(addrs)))
+        for name, text in (txt or {}).items():
+            lines.append('txt-record=%s,"%s"' % (name, text))
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.log = open(conf + ".log", "w")
@@ -155,8 +158,20 @@ class Dnsmasq(_Proc):
             ["dnsmasq", "--keep-in-foreground", "--log-facility=-",
              "--user=" + _user(), "--pid-file=", "-C", conf],
             stdout=self.log, stderr=subprocess.STDOUT)
-        time.sleep(0.3)
-        assert self.proc.poll() is None, open(conf + ".log").read()
+        self._wait_ready(conf)
+
+    def _wait_ready(self, conf):
+        """Poll until dnsmasq answers on its TCP port (it opens UDP and TCP
+        together)."""
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            assert self.proc.poll() is None, open(conf + ".log").read()
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise AssertionError("dnsmasq did not start")
 
     @property
     def server(self):
@@ -331,3 +346,20 @@ class Postfix(_Proc):
             subprocess.run(["postfix", "-c", self.dir, "stop"], capture_output=True)
         super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SilentDns:
+    """A DNS "server" that reads queries and never answers: a UDP port
+    for timeout tests.  .stop() closes it."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    @property
+    def server(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stop(self):
+        self.sock.close()

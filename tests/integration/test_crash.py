@@ -44,8 +44,9 @@ def test_kill_workers_and_dispatcher_under_load(cursus):
     mta = make_mta(cursus, services={"SMTP": {"PROTOCOL": "smtp",
                                               "CHANNEL": "tcp_local"}},
                    dispatcher_global="MAX_PROCS=4\nMIN_CONNS=2\n",
-                   # the dispatcher dies every ~1.2 s here: the watcher's
-                   # growing restart delay would leave it down for minutes
+                   # the dispatcher dies every few seconds here: without a
+                   # short cap the watcher's growing restart delay, not the
+                   # server, would set the pace
                    conf_extra="[watcher]\nrestart_delay_max = 1\n")
     port = mta.port("SMTP")
     lock = threading.Lock()

@@ -38,7 +38,8 @@ def slapd(tmp_path):
 
 def ldap_env(tmp_path, slapd, settings, services=None):
     """A dir_ldap configuration whose [module dir_ldap] is SETTINGS."""
-    env = DirEnv(tmp_path / "cfg", "ldap", slapd=slapd, services=services)
+    # a short path: UNIX socket paths are limited to 107 bytes
+    env = DirEnv(tmp_path / "c", "ldap", slapd=slapd, services=services)
     env.module_conf = lambda: "[module dir_ldap]\nbase_dn = o=cursus\n" + settings
     return env.start()
 
@@ -126,8 +127,11 @@ def test_server_killed_during_lookups(tmp_path):
         reply = c.cmd("FIND alice")
         assert reply.startswith("-TEMP"), reply
         assert c.cmd("LOGIN bob bob-password").startswith("-TEMP")
-        one.start()
-        time.sleep(1.2)
+        # back: the next lookup finds it (servers that failed are tried
+        # when no other answers, retry_after or not).  The directory is
+        # configured by the ldapi:// socket, so slapd may take a fresh TCP
+        # port: the old one may be another test's by now.
+        one.start(new_port=True)
         assert c.cmd("FIND alice").startswith("+OK uid=alice,")
         c.close()
     finally:
@@ -225,3 +229,82 @@ def test_cache_lifetimes(tmp_path, slapd):
         assert "server %s up" % slapd.ldapi_uri in st
     finally:
         env.stop()
+
+
+def test_cache_size_bounds_it(tmp_path, slapd):
+    # 16 entries in all: after 400 other answers (misses are cached too)
+    # carol's is no longer there, and her deletion shows at once
+    env = ldap_env(tmp_path, slapd,
+                   "uri = %s\nsasl_mech = EXTERNAL\ncache_size = 16\n"
+                   "cache_ttl = 3600\ncache_negative_ttl = 3600\n" %
+                   slapd.ldapi_uri, services={"DIR": "dirproto"})
+    try:
+        env.srv.start()
+        c = Client(env.srv.port("DIR"))
+        assert c.cmd("FIND carol").startswith("+OK uid=carol,")
+        slapd.ldap("ldapdelete", "uid=carol,ou=People,o=example.com,o=cursus")
+        assert c.cmd("FIND carol").startswith("+OK uid=carol,")  # cached
+        c.sock.sendall(b"".join(b"FIND nosuch%04d\r\n" % i for i in range(400)))
+        for _ in range(400):
+            assert c.line().startswith("-NO")
+        assert c.cmd("FIND carol").startswith("-NO")
+        c.close()
+    finally:
+        env.stop()
+
+
+def test_pool_shared_by_threads_across_a_failover(tmp_path):
+    """Six threads share two connections (bench/dirbench, the lookups a
+    channel job's threads make) while the first server is killed: every
+    resolution succeeds, on the second server."""
+    from cursus_harness import BUILDDIR, module_path
+    one = loaded_slapd(tmp_path / "one")
+    two = loaded_slapd(tmp_path / "two")
+    try:
+        env = ldap_env(tmp_path, one,
+                       "uri = %s %s\nsasl_mech = EXTERNAL\ntimeout = 5\n"
+                       "cache_size = 0\nconnections = 2\n" % (
+                           one.ldapi_uri, two.ldapi_uri))
+        addresses = tmp_path / "addresses"
+        addresses.write_text("alice@example.com\nbob@example.com\n"
+                             "a.liddell@example.com\nerin@example.net\n"
+                             "staff@example.com\nwendy@example.net\n")
+        bench = subprocess.Popen(
+            [os.path.join(BUILDDIR, "bench", "dirbench"), "--config",
+             env.srv.config, "--addresses", str(addresses), "--mode",
+             "resolve", "--threads", "6", "--seconds", "3"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, CURSUS_MODULE_PATH=module_path()))
+        time.sleep(1)
+        one.kill()
+        out, err = bench.communicate(timeout=60)
+        fields = out.split()
+        assert bench.returncode == 0 and fields[-1] == "0", out + err
+        assert int(fields[2]) > 100, out
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_values_that_are_not_addresses(tmp_path, slapd):
+    """slapd stores any IA5 string; an entry whose value is not an address
+    holds its mail (4.3.5, logged with the DN) until the data is fixed,
+    neither sending it to a broken address nor returning it."""
+    slapd.add_text(
+        "dn: uid=broken,ou=People,o=example.com,o=cursus\n"
+        "objectClass: inetOrgPerson\nobjectClass: inetMailUser\n"
+        "objectClass: inetLocalMailRecipient\nuid: broken\ncn: B\nsn: B\n"
+        "mail: broken@example.com\nmailDeliveryOption: forward\n"
+        "mailForwardingAddress: alice@example.com)(uid=*\n\n"
+        "dn: cn=badlist,ou=Groups,o=example.com,o=cursus\n"
+        "objectClass: groupOfURLs\nobjectClass: inetMailGroup\n"
+        "objectClass: inetLocalMailRecipient\ncn: badlist\n"
+        "mail: badlist@example.com\nmgrpRFC822MailMember: bob@example.com\n"
+        "mgrpRFC822MailMember: not an address\n")
+    env = ldap_env(tmp_path, slapd, "uri = %s\nsasl_mech = EXTERNAL\n" %
+                   slapd.ldapi_uri)
+    for address, attr in (("broken@example.com", "mailForwardingAddress"),
+                          ("badlist@example.com", "mgrpRFC822MailMember")):
+        rc, lines = env.resolve(address, "--recursive")
+        assert rc == 75 and "4.3.5" in lines[0] and attr in lines[0] \
+            and "is not an address" in lines[0], lines

@@ -220,3 +220,43 @@ def test_demo_directory_loads_with_ldapadd(tmp_path):
 def test_demo_directory_reads_without_errors(tmp_path):
     rc, out = check(tmp_path, open(DEMO).read())
     assert rc == 0 and "entries 12" in out, out
+
+
+@pytest.mark.skipif(not have_slapd(), reason="slapd is not installed")
+def test_provisioned_file_moves_to_slapd(tmp_path):
+    """What provisioning wrote into the embedded directory (hashed
+    passwords, SCRAM secrets, groups, a new domain) loads into slapd with
+    ldapadd -f as it is, and serves the same: logins checked by slapd,
+    the same resolutions."""
+    env = DirEnv(tmp_path / "ldif", "ldif", data=open(DEMO).read())
+    env.start()
+    for args, stdin in (
+            (("domain", "add", "moved.example", "--domain-alias",
+              "moved-alias.example"), None),
+            (("user", "add", "mia@moved.example", "--alias",
+              "m@moved.example", "--password-stdin"), "mia-secret\n"),
+            (("user", "add", "ned@example.com", "--scheme", "SSHA512",
+              "--option", "mailbox", "--option", "forward", "--forward",
+              "ned@elsewhere.example", "--password-stdin"), "ned-secret\n"),
+            (("group", "add", "crew@moved.example", "--member",
+              "mia@moved.example", "--member-dn",
+              "uid=ned,ou=People,o=example.com,o=cursus"), None)):
+        rc, out, err = env.tool(*args, input=stdin)
+        assert rc == 0, err
+    s = Slapd(tmp_path / "ldap")
+    s.start()
+    try:
+        s.add_file(env.ldif_path)
+        s.add_reader()
+        ldap = DirEnv(tmp_path / "ldap-cfg", "ldap", slapd=s)
+        ldap.start()
+        for e in (env, ldap):
+            assert e.verify("mia@moved.example", "mia-secret") == (
+                0, "OK mia@moved.example")
+            assert e.verify("ned", "ned-secret") == (0, "OK ned")
+            assert e.verify("ned", "mia-secret")[0] == 1
+            assert e.addresses("crew@moved-alias.example") == [
+                "mia%moved.example@ims-ms-daemon", "ned@elsewhere.example",
+                "ned@ims-ms-daemon"]
+    finally:
+        s.stop()

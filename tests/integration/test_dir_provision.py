@@ -181,3 +181,21 @@ def test_show_and_list(env):
     assert "erin@example.net uid=erin,ou=People,o=example.net,o=cursus (active)" in users
     assert "alice@example.com" not in users
     assert "example.com example.org (active)" in ok(env, "domain", "list")
+
+
+def test_domain_default_quotas(env):
+    # users without mailQuota / mailMsgQuota get their domain's
+    ok(env, "domain", "add", "quota.example", "--domain-quota", "2M",
+       "--domain-msg-quota", "7")
+    ok(env, "user", "add", "una@quota.example")
+    ok(env, "user", "add", "ole@quota.example", "--quota", "1M")
+    for user in ("una", "ole"):
+        ok(env, "mbox", "create", "user/%s@quota.example" % user)
+    limits = {l.split()[0]: (l.split()[2], l.split()[5])
+              for l in ok(env, "quota").splitlines()[1:]}
+    assert limits["una@quota.example"] == ("2048", "7")
+    assert limits["ole@quota.example"] == ("1024", "7")
+    for user in ("una", "ole"):
+        ok(env, "mbox", "delete", "user/%s@quota.example" % user)
+        ok(env, "user", "delete", "%s@quota.example" % user)
+    ok(env, "domain", "delete", "quota.example")

@@ -44,6 +44,8 @@ def env(request, tmp_path_factory):
     ("stranger@catchall.example", ["alice@ims-ms-daemon"]),
     ("stranger@smart.example",
      ["@relay.smart.example:stranger@smart.example"]),
+    ("u.m.a@example.com", ["uma@ims-ms-daemon"]),             # equivalent
+    ("pat@based.example", ["pat%based.example@ims-ms-daemon"]),  # base DN
 ])
 def test_user_addresses(env, address, expected):
     assert env.addresses(address) == sorted(expected)
@@ -59,6 +61,8 @@ def test_user_addresses(env, address, expected):
     ("x@inactive.example", "4.2.1"),
     ("x@deleted.example", "5.1.2"),
     ("sleeping@example.com", "4.2.1"),   # inactive group
+    ("erin@example.com", "5.1.1"),       # erin is example.net's
+    ("erin@example.org", "5.1.1"),       # nor found through an alias
 ])
 def test_refusals(env, address, code):
     rc, got = env.refusal(address)
@@ -79,6 +83,17 @@ def test_autoreply_copy_only_for_real_senders(env):
     # outside the vacation dates: no autoreply
     assert env.addresses("peggy@example.com", "--sender", "x@else.example") == [
         "peggy@ims-ms-daemon"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_program_delivery_where_allowed(tmp_path, backend):
+    # leo@example.com is refused 5.7.1 by default (test_refusals)
+    e = DirEnv(tmp_path, backend, directory_extra="allow_program = yes\n")
+    e.start()
+    try:
+        assert e.addresses("leo@example.com") == ["leo%procmail@pipe-daemon"]
+    finally:
+        e.stop()
 
 
 # --------------------------------------------------------------- groups
@@ -127,6 +142,20 @@ def test_allowed_broadcasters(env, sender, ok):
         assert rc == 0, lines
     else:
         assert rc == 1 and "5.7.1 announcements come from alice only" in lines[0]
+
+
+@pytest.mark.parametrize("sender,ok", [
+    ("someone@else.example", True),
+    ("mallory@elsewhere.example", False),   # mailto: denied
+    ("carol@example.com", False),           # member of a denied group
+])
+def test_disallowed_broadcasters_and_deliver_to(env, sender, ok):
+    if ok:
+        assert env.addresses("closed@example.com", "--sender", sender) == [
+            "uma@ims-ms-daemon"]
+    else:
+        assert env.refusal("closed@example.com", "--sender", sender) == (
+            1, "5.7.1")
 
 
 def test_moderated_group(env):
@@ -206,6 +235,8 @@ def test_login_ok(env, login, password, user):
     ("dave", "test-password"),      # inactive
     ("henry", "anything"),
     ("alice@not-hosted.example", "alice-password"),
+    ("alice@example.net", "alice-password"),        # another domain's
+    ("erin", "erin-password"),                      # not the default's
 ])
 def test_login_refused(env, login, password):
     rc, out = env.verify(login, password)

@@ -3,6 +3,7 @@ the PORT_ACCESS table), connections per address, connection rate,
 sessions per service -- each refused with an SMTP reply that says why --
 and a flood of connections that never starves the sessions already
 established."""
+import re
 import socket
 import threading
 import time
@@ -133,3 +134,47 @@ def test_flood_does_not_starve_sessions(cursus):
     assert counts["refused"] > 50 and counts["other"] == 0
     assert worst < 2.0, "a transaction took %.2fs during the flood" % worst
     assert len(queued(mta)) == 20
+
+
+def test_worker_retired_after_max_life_conns(cursus):
+    """MAX_LIFE_CONNS retires a worker: the message under way on it is
+    still accepted, its session then ends with 421, and a new worker
+    serves the next client."""
+    mta = make_mta(cursus, services=smtp_services(MIN_PROCS="1", MAX_PROCS="1",
+                                                  MAX_LIFE_CONNS="2"))
+    port = mta.port("SMTP")
+
+    def send_one(r):
+        assert r.cmd("EHLO c")[0] == 250
+        assert r.cmd("MAIL FROM:<joe@example.org>")[0] == 250
+        assert r.cmd("RCPT TO:<alice@example.com>")[0] == 250
+        assert r.cmd("DATA")[0] == 354
+        r.send(MSG)
+
+    first = Raw(port)
+    assert first.reply()[0] == 220
+    send_one(first)
+    second = Raw(port)
+    assert second.reply()[0] == 220
+    send_one(second)
+    second.send(".\r\n")
+    assert second.reply()[0] == 250
+    assert second.cmd("QUIT")[0] == 221
+    second.close()
+    # the worker has served its two connections: it is retired
+    assert mta.wait_for_log("MAX_LIFE_CONNS reached")
+    assert mta.wait_for_log("retiring (asked by the dispatcher)")
+    first.send(".\r\n")
+    assert first.reply()[0] == 250
+    assert first.cmd("NOOP")[0] == 421
+    assert first.closed()
+    first.close()
+    third = Raw(port)
+    assert third.reply()[0] == 220
+    send_one(third)
+    third.send(".\r\n")
+    assert third.reply()[0] == 250
+    third.close()
+    pids = set(re.findall(r"retiring worker pid (\d+)", mta.log()))
+    assert len(pids) == 1
+    assert len(queued(mta)) == 3

@@ -196,3 +196,23 @@ def test_channel_jobs_killed_during_deliveries(cursus):
     v = subprocess.run([BENCH, srv.config, "verify"], env=env,
                        capture_output=True, text=True, timeout=300)
     assert v.returncode == 0, v.stdout + v.stderr
+
+
+def test_quota_from_user_domain_and_server(cursus):
+    # the user's own quota, else the hosted domain's, else [store]'s
+    ldif = shipped("directory.ldif").replace(
+        "mailDomainStatus: active\n",
+        "mailDomainStatus: active\nmailDomainDiskQuota: 5000\n"
+        "mailDomainMsgQuota: 7\n", 1)
+    srv = make_mta(cursus, start=False, files={"directory.ldif": ldif},
+                   conf_extra="[store]\ndefault_quota = 1M\n"
+                              "default_message_quota = 9\n")
+    for user in ("alice", "carol", "erin@example.net"):
+        ok(srv, "mbox", "create", "user/" + user)
+
+    def limits(user):
+        row = ok(srv, "quota", "-u", user).splitlines()[1].split()
+        return row[2], row[5]
+    assert limits("alice") == ("1048576", "7")
+    assert limits("carol") == ("5", "7")
+    assert limits("erin@example.net") == ("1024", "9")

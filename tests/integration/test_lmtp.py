@@ -4,6 +4,7 @@ when their channel refuses the finished message."""
 import os
 import shutil
 import smtplib
+import ssl
 import subprocess
 
 import pytest
@@ -94,3 +95,24 @@ def test_smtp_source_lmtp(mta):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     assert len(wait_queued(mta, 40, "ims-ms")) == 40
+
+
+def test_lmtp_starttls_and_auth(cursus):
+    """LMTP over TLS (STARTTLS), with AUTH where the channel offers it."""
+    imta = shipped("imta.cnf").replace("tcp_lmtp slave", "tcp_lmtp slave maysaslserver")
+    mta = make_mta(cursus, imta=imta)
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.LMTP("127.0.0.1", mta.port("LMTP")) as s:
+        s.ehlo("relay.example.org")
+        assert s.has_extn("starttls")
+        assert s.starttls(context=ctx)[0] == 220
+        code, caps = s.ehlo("relay.example.org")
+        assert b"STARTTLS" not in caps and b"PLAIN" in caps
+        assert s.login("alice@example.com", "alice-password")[0] == 235
+        assert s.sendmail("alice@example.com", ["bob@example.com"], MSG) == {}
+    f = wait_queued(mta, 1, "ims-ms")[0]
+    assert f.env["protocol"] == "LMTPSA"
+    rec = f.header("Received")
+    assert "with LMTPSA" in rec and "(using TLS" in rec

@@ -21,10 +21,11 @@ def imta(*channels, rules=".  $U%$H@tcp-daemon"):
 
 def conf(dns=None, extra="", notice_unit=None):
     text = "[mta]\nnotice_unit = %d\n" % notice_unit if notice_unit else ""
+    if dns is not None:
+        # the server-wide setting, which the SMTP client shares
+        text += "[dns]\nservers = %s\n" % dns.server
     text += "[module channel_smtp]\nconnect_timeout = 2\ncommand_timeout = 10\n"
     text += "helo_name = mail.test.example\n"
-    if dns is not None:
-        text += "dns_server = %s\n" % dns.server
     return text + extra
 
 

@@ -641,6 +641,45 @@ START_TEST(test_autoreply_memory) {
 }
 END_TEST
 
+/* Threads of one channel job claim replies to the same senders at once:
+ * each (user, sender) pair must be granted exactly once. */
+#define AR_THREADS 6
+#define AR_SENDERS 150
+
+static gpointer claim_all(gpointer path) {
+  guint granted = 0;
+  for (int i = 0; i < AR_SENDERS; i++) {
+    char sender[32];
+    snprintf(sender, sizeof(sender), "s%d@x.example", i);
+    char *prev = NULL, *error = NULL;
+    int rc = arstate_claim(path, "carol", sender, 1700000000, 3600, &prev,
+                           &error);
+    if (rc < 0)
+      g_error("arstate_claim: %s", error);
+    granted += rc == 1;
+    g_free(prev);
+  }
+  return GUINT_TO_POINTER(granted);
+}
+
+START_TEST(test_autoreply_memory_threads) {
+  char dir[] = "/tmp/check_dir.XXXXXX";
+  ck_assert_ptr_nonnull(g_mkdtemp(dir));
+  char *path = g_build_filename(dir, "ar.tch", NULL);
+  GThread *t[AR_THREADS];
+  for (int i = 0; i < AR_THREADS; i++)
+    t[i] = g_thread_new("claim", claim_all, path);
+  guint granted = 0;
+  for (int i = 0; i < AR_THREADS; i++)
+    granted += GPOINTER_TO_UINT(g_thread_join(t[i]));
+  ck_assert_uint_eq(granted, AR_SENDERS);
+  char *cmd = g_strdup_printf("rm -rf %s", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  g_free(cmd);
+  g_free(path);
+}
+END_TEST
+
 static Suite *dir_suite(void) {
   Suite *s = suite_create("dir");
   TCase *tc = tcase_create("pure");
@@ -663,6 +702,7 @@ static Suite *dir_suite(void) {
   tcase_add_test(tc, test_autoreply_message);
   tcase_add_test(tc, test_autoreply_echo);
   tcase_add_test(tc, test_autoreply_memory);
+  tcase_add_test(tc, test_autoreply_memory_threads);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   return s;

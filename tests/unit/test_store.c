@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -905,6 +906,58 @@ static int acl_cb(void *d, const char *id, uint32_t rights) {
   return 0;
 }
 
+static guint count_files(const char *pattern) {
+  GPtrArray *f = files(pattern);
+  guint n = f->len;
+  g_ptr_array_free(f, TRUE);
+  return n;
+}
+
+/* Partitions on one file system share new users; "." as the hierarchy
+ * separator, with "/" an ordinary character of a name */
+START_TEST(test_partitions_and_separator) {
+  teardown();
+  setup_with("[module store_cursus]\npartitions = primary=p1, secondary=p2\n"
+             "separator = .\n");
+  for (int i = 0; i < 20; i++) {
+    char *id = g_strdup_printf("user%d", i);
+    cursus_store_user *u = new_user(id);
+    O->user_close(&u);
+    g_free(id);
+  }
+  guint p1 = count_files("p1/=user/*/*/=user*"),
+        p2 = count_files("p2/=user/*/*/=user*");
+  ck_assert_uint_eq(p1 + p2, 20);
+  ck_assert_msg(p1 >= 4 && p2 >= 4, "%u and %u users", p1, p2);
+  cursus_store_user *u = new_user("joe");
+  const char *error;
+  ck_assert_int_eq(O->mailbox_create(u, "Archive.2024", 0, &error), CURSUS_OK);
+  ck_assert_int_eq(O->mailbox_create(u, "a/b", 0, &error), CURSUS_OK);
+  ck_assert_int_eq(O->mailbox_create(u, "x..y", 0, &error), CURSUS_PERMFAIL);
+  append1(u, "a/b", msg1);
+  append1(u, "Archive.2024", msg1);
+  struct listed l = list(u, "*", 0);
+  ck_assert_int_ge(find(&l, "Archive"), 0);
+  ck_assert_int_ge(find(&l, "Archive.2024"), 0);
+  ck_assert_int_ge(find(&l, "a/b"), 0);
+  ck_assert_int_lt(find(&l, "a"), 0);
+  listed_free(&l);
+  l = list(u, "%", 0);
+  ck_assert_int_lt(find(&l, "Archive.2024"), 0);
+  ck_assert_int_ge(find(&l, "a/b"), 0);
+  listed_free(&l);
+  /* on disk: a/b is one folder, Archive.2024 two levels */
+  ck_assert_uint_eq(count_files("p*/=user/*/*/=joe/=Archive/=2024/1.msg"), 1);
+  ck_assert_uint_eq(count_files("p*/=user/*/*/=joe/=a/=b"), 0);
+  ck_assert_uint_eq(count_files("p*/=user/*/*/=joe/=a*/1.msg"), 1);
+  ck_assert_int_eq(O->mailbox_rename(u, "Archive", "Old", &error), CURSUS_OK);
+  cursus_store_mailbox *box = open_box(u, "Old.2024", 0);
+  ck_assert_uint_eq(O->mailbox_count(box), 1);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+}
+END_TEST
+
 START_TEST(test_acl_sharing) {
   cursus_store_user *joe = new_user("joe");
   cursus_store_user *bob = new_user("bob");
@@ -1077,6 +1130,69 @@ START_TEST(test_quota) {
 }
 END_TEST
 
+/* Deliveries finishing together (threads of a channel job, several jobs,
+ * stored's round) each see the threshold crossed: one of them warns. */
+START_TEST(test_quota_warning_once) {
+  stop_store();
+  configure("[store]\ndefault_quota = 1M\ndefault_message_quota = 3\n"
+            "quota_warn = 50\n");
+  start_store();
+  cursus_store_user *u = new_user("joe");
+  cursus_store_append_result res;
+  try_append(u, "INBOX", msg1, 0, &res);
+  try_append(u, "INBOX", msg1, 0, &res);
+  /* the claim is a compare-and-set on the time of the last warning */
+  const char *error;
+  cursus_store_quota q = {.size = sizeof(q)};
+  ck_assert_int_eq(O->quota_get(u, NULL, &q, &error), CURSUS_OK);
+  ck_assert_int_eq(q.warned_at, 0);
+  ck_assert_int_eq(O->quota_claim_warned(u, 5, 100, &error), CURSUS_NONE);
+  ck_assert_int_eq(O->quota_claim_warned(u, 0, 100, &error), CURSUS_OK);
+  ck_assert_int_eq(O->quota_claim_warned(u, 0, 200, &error), CURSUS_NONE);
+  ck_assert_int_eq(O->quota_set_warned(u, 0, &error), CURSUS_OK);
+  O->user_close(&u);
+  stop_store();
+  /* eight processes released at once */
+  enum { KIDS = 8 };
+  int gate[2];
+  ck_assert_int_eq(pipe(gate), 0);
+  pid_t kids[KIDS];
+  for (int k = 0; k < KIDS; k++) {
+    kids[k] = fork();
+    if (kids[k] == 0) {
+      close(gate[1]);
+      start_store();
+      cursus_store_user *cu = user("joe", 0);
+      char c;
+      ssize_t n = read(gate[0], &c, 1); /* EOF when the parent lets go */
+      (void)n;
+      const char *e;
+      int r = S->quota_notify(cu, &e);
+      O->user_close(&cu);
+      stop_store();
+      _exit(r == CURSUS_OK ? 0 : r == CURSUS_NONE ? 1 : 2);
+    }
+  }
+  close(gate[0]);
+  g_usleep(300000); /* every child opened its store and waits */
+  close(gate[1]);
+  int warned = 0;
+  for (int k = 0; k < KIDS; k++) {
+    int st;
+    ck_assert_int_eq(waitpid(kids[k], &st, 0), kids[k]);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) != 2);
+    warned += WEXITSTATUS(st) == 0;
+  }
+  ck_assert_int_eq(warned, 1);
+  start_store();
+  u = user("joe", 0);
+  cursus_store_mailbox *box = open_box(u, "INBOX", 0);
+  ck_assert_uint_eq(O->mailbox_count(box), 3);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+}
+END_TEST
+
 struct hits {
   GArray *uids;
 };
@@ -1098,6 +1214,7 @@ static uint32_t search_count(cursus_store_mailbox *box,
 }
 
 START_TEST(test_search) {
+  const char *error_unused;
   cursus_store_user *u = new_user("joe");
   append1(u, "INBOX", msg1);
   append1(u, "INBOX", multipart);
@@ -1162,11 +1279,105 @@ START_TEST(test_search) {
   ck_assert_uint_eq(g_array_index(h, uint32_t, 0), 1);
   ck_assert_uint_eq(g_array_index(h, uint32_t, 1), 4);
   g_array_free(h, TRUE);
+  /* ASCII text is matched without folding it: case, folded header
+   * lines, needles longer than the scan's skip table */
+  char *ys = g_strnfill(299, 'y');
+  char *plain = g_strdup_printf(
+      "From: Z <z@example.org>\r\nSubject:   Mixed  Case\r\n folded line\r\n"
+      "\r\nThe Quick Brown FOX jumps x%sz\r\n", ys);
+  append1(u, "INBOX", plain);
+  O->mailbox_sync(box, 0, NULL, NULL, &error_unused);
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_BODY,
+                            .value = "quick brown fox"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q.value = "QUICK  BROWN";
+  ck_assert_uint_eq(search_count(box, &q), 0);
+  char *yz = g_strconcat(ys, "Z", NULL);
+  for (char *p = yz; *p; p++)
+    *p = g_ascii_toupper(*p);
+  q.value = yz;
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  yz[strlen(yz) - 1] = 'Q';
+  ck_assert_uint_eq(search_count(box, &q), 0);
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_HEADER,
+                            .field = "Subject", .value = "case folded"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q.value = "MIXED  CASE";
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_HEADER,
+                            .field = "From", .value = "Z@EXAMPLE"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  /* the Kelvin sign folds to an ASCII k, in ASCII and in Latin-1 text */
+  q = (cursus_store_search){.key = CURSUS_STORE_SEARCH_BODY,
+                            .value = "QUIC\xe2\x84\xaa"};
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  q.value = "\xe2\x84\xaa\xc3\x96LN";
+  ck_assert_uint_eq(search_count(box, &q), 1);
+  g_free(yz);
+  g_free(ys);
+  g_free(plain);
   const char *error;
   cursus_store_search bad = {.key = (cursus_store_search_key)99};
   ck_assert_int_eq(O->mailbox_search(box, &bad, count_cb, NULL, &error),
                    CURSUS_PERMFAIL);
   ck_assert_int_eq(O->user_last_error(u), CURSUS_STORE_E_UNSUPPORTED);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+}
+END_TEST
+
+static void append_walk(cursus_store_user *u, int i) {
+  char *m = g_strdup_printf("From: a@example.org\r\nSubject: walk %d\r\n"
+                            "\r\nbody %d\r\n", i, i);
+  append1(u, "INBOX", m);
+  g_free(m);
+}
+
+static void check_walk(cursus_store_mailbox *box, uint32_t seq) {
+  char *env = field(box, seq, CURSUS_STORE_FIELD_ENVELOPE);
+  char *want = g_strdup_printf("\"walk %u\"", seq);
+  ck_assert_msg(strstr(env, want) != NULL, "%u: %s", seq, env);
+  g_free(want);
+  g_free(env);
+}
+
+/* Cached fields read in UID order (read ahead under one lock), backwards,
+ * and across a checkpoint another process made meanwhile */
+START_TEST(test_cache_walk) {
+  cursus_store_user *u = new_user("joe");
+  for (int i = 1; i <= 150; i++)
+    append_walk(u, i);
+  O->user_close(&u);
+  restart();
+  u = user("joe", 0);
+  cursus_store_mailbox *box = open_box(u, "INBOX", 0);
+  for (uint32_t seq = 1; seq <= 150; seq++) {
+    check_walk(box, seq);
+    if (seq == 70) {
+      /* another process appends (and checkpoints) in the middle */
+      pid_t pid = fork();
+      if (pid == 0) {
+        stop_store();
+        start_store();
+        cursus_store_user *cu = user("joe", 0);
+        for (int i = 151; i <= 200; i++)
+          append_walk(cu, i);
+        O->user_close(&cu);
+        _exit(0);
+      }
+      int st;
+      ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+      ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+  }
+  const char *error;
+  ck_assert_int_eq(O->mailbox_sync(box, 0, NULL, NULL, &error), CURSUS_OK);
+  ck_assert_uint_eq(O->mailbox_count(box), 200);
+  for (uint32_t seq = 200; seq >= 3; seq -= 3)
+    check_walk(box, seq);
+  cursus_store_search q = {.key = CURSUS_STORE_SEARCH_HEADER,
+                           .field = "Subject", .value = "WALK 1"};
+  ck_assert_uint_eq(search_count(box, &q), 111); /* 1, 10-19, 100-199 */
   O->mailbox_close(&box);
   O->user_close(&u);
 }
@@ -1273,6 +1484,55 @@ START_TEST(test_crash_leftovers) {
   g_free(orphan);
   g_free(log);
   g_free(d);
+}
+END_TEST
+
+/* A rename killed between moving the directory and updating the mailbox
+ * list, then a writer that counts the usage again before anyone finished
+ * the rename: the count includes the folder being renamed */
+START_TEST(test_crash_during_rename) {
+  cursus_store_user *u = new_user("joe");
+  const char *error;
+  ck_assert_int_eq(O->mailbox_create(u, "Box", 0, &error), CURSUS_OK);
+  for (int i = 0; i < 3; i++)
+    append1(u, "Box", msg1);
+  append1(u, "INBOX", msg1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    stop_store();
+    g_setenv("CURSUS_STORE_CRASH_AT", "rename-moved", TRUE);
+    start_store();
+    cursus_store_user *cu = user("joe", 0);
+    O->mailbox_rename(cu, "Box", "New", &error);
+    _exit(0); /* not reached */
+  }
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 137);
+  /* the usage as a crash in the middle of an update leaves it: odd */
+  char *d = user_dir("joe");
+  char *usr = g_build_filename(d, "store.usr", NULL);
+  int fd = open(usr, O_RDWR);
+  ck_assert_int_ge(fd, 0);
+  uint32_t seq; /* little-endian, after the magic */
+  ck_assert_int_eq(pread(fd, &seq, 4, 4), 4);
+  seq = GUINT32_TO_LE(GUINT32_FROM_LE(seq) | 1u);
+  ck_assert_int_eq(pwrite(fd, &seq, 4, 4), 4);
+  close(fd);
+  g_free(usr);
+  g_free(d);
+  /* the session opened before the crash delivers: it counts again */
+  append1(u, "INBOX", msg1);
+  O->user_close(&u);
+  restart();
+  u = user("joe", 0);
+  cursus_store_quota q = {.size = sizeof(q)};
+  ck_assert_int_eq(O->quota_get(u, NULL, &q, &error), CURSUS_OK);
+  ck_assert_uint_eq(q.messages_used, 5);
+  cursus_store_mailbox *box = open_box(u, "New", 0);
+  ck_assert_uint_eq(O->mailbox_count(box), 3);
+  O->mailbox_close(&box);
+  O->user_close(&u);
 }
 END_TEST
 
@@ -1482,6 +1742,119 @@ START_TEST(test_hostile_mime) {
 }
 END_TEST
 
+/* vm_data_kb - this process's data size (VmData) */
+static long vm_data_kb(void) {
+  char *status = NULL;
+  long kb = -1;
+  if (g_file_get_contents("/proc/self/status", &status, NULL, NULL)) {
+    const char *p = strstr(status, "VmData:");
+    if (p != NULL)
+      kb = strtol(p + 7, NULL, 10);
+  }
+  g_free(status);
+  return kb;
+}
+
+/* large_message - what test_large_message checks, in a process whose data
+ * may grow by 24 MB only; 0 when all is well, else the failed step */
+static int large_message(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_DATA, &rl) < 0 || vm_data_kb() < 0)
+    return 1;
+  rl.rlim_cur = (rlim_t)(vm_data_kb() + 24 * 1024) * 1024;
+  if (setrlimit(RLIMIT_DATA, &rl) < 0)
+    return 2;
+  void *whole = g_try_malloc(32u * 1024 * 1024); /* the limit holds */
+  if (whole != NULL) {
+    g_free(whole);
+    return 12;
+  }
+  cursus_store_user *u = new_user("joe");
+  const char *error;
+  cursus_store_append_params p = {.size = sizeof(p)};
+  cursus_store_append *a = S->append_begin(&p, &error);
+  cursus_store_target t = {.size = sizeof(t), .mailbox = "INBOX"};
+  if (a == NULL || O->append_target(a, u, &t, &error) != CURSUS_OK)
+    return 3;
+  const char *head =
+      "From: big@example.org\r\nSubject: fifty megabytes\r\n"
+      "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nthe archive you asked for\r\n"
+      "--b\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n";
+  uint64_t total = strlen(head);
+  O->append_write(a, head, strlen(head), &error);
+  GString *block = g_string_new(NULL);
+  for (int i = 0; i < 840; i++) /* 840 lines of 78 bytes: 65,520 */
+    g_string_append(block, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwYWJjZGVmZ2hp"
+                           "amtsbW5vcHFyc3R1dnd4\r\n");
+  while (total < 50u * 1024 * 1024) {
+    if (O->append_write(a, block->str, block->len, &error) != CURSUS_OK)
+      return 4;
+    total += block->len;
+  }
+  g_string_free(block, TRUE);
+  O->append_write(a, "--b--\r\n", 7, &error);
+  total += 7;
+  cursus_store_append_result res = {.size = sizeof(res)};
+  if (O->append_commit(a, &res, &error) != CURSUS_OK)
+    return 5;
+  O->append_free(&a);
+  cursus_store_mailbox *box = NULL;
+  if (O->mailbox_open(u, "INBOX", 0, &box, &error) != CURSUS_OK)
+    return 6;
+  cursus_store_message m = {.size = sizeof(m)};
+  if (O->message_info(box, 1, &m, &error) != CURSUS_OK ||
+      m.rfc822_size != total)
+    return 7;
+  cursus_store_part part = {.size = sizeof(part)};
+  if (O->message_part(box, 1, "2", &part, &error) != CURSUS_OK ||
+      part.body_size < 50u * 1024 * 1024 - 1024 ||
+      strcmp(part.encoding, "base64") != 0)
+    return 8;
+  cursus_buf b = {0};
+  if (O->message_field(box, 1, CURSUS_STORE_FIELD_BODYSTRUCTURE, &b,
+                       &error) != CURSUS_OK ||
+      !g_str_has_prefix(b.data, "((\"text\" \"plain\"") ||
+      g_strstr_len(b.data, (gssize)b.len, "\"base64\"") == NULL) {
+    fprintf(stderr, "%.*s\n", (int)MIN(b.len, 300u), b.data);
+    return 9;
+  }
+  host_table()->buf_free(&b);
+  cursus_store_search q = {.key = CURSUS_STORE_SEARCH_BODY,
+                           .value = "ARCHIVE YOU"};
+  GArray *hits = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+  if (O->mailbox_search(box, &q, count_cb, hits, &error) != CURSUS_OK ||
+      hits->len != 1)
+    return 10;
+  g_array_free(hits, TRUE);
+  /* the end of the file is the end of the message */
+  int fd;
+  uint64_t size;
+  char tail[8];
+  if (O->message_open(box, 1, &fd, &size, &error) != CURSUS_OK ||
+      size != total || pread(fd, tail, 7, (off_t)(size - 7)) != 7 ||
+      memcmp(tail, "--b--\r\n", 7) != 0)
+    return 11;
+  close(fd);
+  O->mailbox_close(&box);
+  O->user_close(&u);
+  return 0;
+}
+
+/* A 50 MB message: stored intact, indexed, read and searched without
+ * ever being held in memory */
+START_TEST(test_large_message) {
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(large_message());
+  int st;
+  ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+  ck_assert_msg(WIFEXITED(st), "killed by signal %d", WTERMSIG(st));
+  ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 START_TEST(test_exclusive_and_concurrency) {
   cursus_store_user *u = new_user("joe");
   cursus_store_mailbox *a = open_box(u, "INBOX", CURSUS_STORE_OPEN_EXCLUSIVE);
@@ -1591,15 +1964,20 @@ int main(void) {
   tcase_add_test(tc, test_vanished);
   tcase_add_test(tc, test_copy_move);
   tcase_add_test(tc, test_hierarchy_and_list);
+  tcase_add_test(tc, test_partitions_and_separator);
   tcase_add_test(tc, test_acl_sharing);
   tcase_add_test(tc, test_quota);
+  tcase_add_test(tc, test_quota_warning_once);
   tcase_add_test(tc, test_search);
+  tcase_add_test(tc, test_cache_walk);
   tcase_add_test(tc, test_checkpoint_and_hash_dirs);
   tcase_add_test(tc, test_crash_leftovers);
+  tcase_add_test(tc, test_crash_during_rename);
   tcase_add_test(tc, test_reconstruct_index);
   tcase_add_test(tc, test_snapshot_recovery);
   tcase_add_test(tc, test_user_move);
   tcase_add_test(tc, test_hostile_mime);
+  tcase_add_test(tc, test_large_message);
   tcase_add_test(tc, test_exclusive_and_concurrency);
   tcase_add_test(tc, test_watch_across_processes);
   suite_add_tcase(s, tc);

@@ -48,6 +48,34 @@ typedef struct cursus_watch cursus_watch;
 /* A one-shot timer on the host's event loop. */
 typedef struct cursus_timer cursus_timer;
 
+/* A DNS query in progress (host->dns_query). */
+typedef struct cursus_dns_query cursus_dns_query;
+
+/* Record types for host->dns_query (their DNS type numbers). */
+enum cursus_dns_type {
+  CURSUS_DNS_A = 1,
+  CURSUS_DNS_MX = 15,
+  CURSUS_DNS_TXT = 16,
+  CURSUS_DNS_AAAA = 28,
+};
+
+/*
+ * The answer to one DNS query.  STATUS is CURSUS_OK with COUNT records,
+ * CURSUS_NONE when the name does not exist or has no record of the type
+ * (NXDOMAIN, NODATA), CURSUS_TEMPFAIL when no server answered in time or
+ * a server failed (ERROR says which; NULL otherwise).  RECORDS: addresses
+ * as text for A and AAAA, host names in preference order for MX, one
+ * string per TXT record with its character-strings joined.  Everything
+ * lives until the callback returns.
+ */
+typedef struct cursus_dns_result {
+  uint32_t size;
+  int status;
+  unsigned count;
+  const char *const *records;
+  const char *error;
+} cursus_dns_result;
+
 /* Events for io_watch. */
 enum cursus_io_event {
   CURSUS_IO_READ = 1u << 0,
@@ -166,6 +194,25 @@ typedef struct cursus_host {
    * Appeared in ABI 0.1. */
   const struct cursus_filter_access *filter;
   /* --- members added after ABI 0.1 go here, and only here --- */
+
+  /*
+   * DNS on the process's event loop (c-ares; the servers of [dns] servers
+   * in cursus.conf, else /etc/resolv.conf; [dns] timeout per try).  Loop
+   * thread only; NULL in processes without a loop.
+   * dns_query asks for TYPE (enum cursus_dns_type) records of NAME and
+   * returns at once; CB runs once, later, on the loop thread, with the
+   * result.  The handle is valid until CB runs: dns_cancel before that
+   * means CB is never called (and clears *QUERY).  NULL with *error_r
+   * when no resolver can be made (a bad server list).
+   */
+  cursus_dns_query *(*dns_query)(const char *name, uint32_t type,
+                                 void (*cb)(void *data,
+                                            const cursus_dns_result *result),
+                                 void *data, const char **error_r);
+  void (*dns_cancel)(cursus_dns_query **query);
+  /* The [dns] servers setting ("ip[:port],..."), or NULL for the system's
+   * resolv.conf: for modules that run their own resolver. */
+  const char *(*dns_servers)(void);
 } cursus_host;
 
 #ifdef __cplusplus

@@ -753,14 +753,25 @@ typedef struct cursus_store_ops {
                        const char **error_r);
   /* Brings the view up to date with every change by any process since
    * the last sync, reporting each through CB (any may be NULL).  FLAGS:
-   * enum cursus_store_sync_flag. */
+   * enum cursus_store_sync_flag.  The callbacks run while the backend
+   * holds the folder's state locked: they must not call into the store
+   * (no message_info, message_field, sync ... on this or any other view
+   * of the user; a backend may deadlock).  Record what they report
+   * (sequence numbers, UIDs) and act on it after mailbox_sync returns;
+   * the sequence numbers given are valid in the view as it is then. */
   int (*mailbox_sync)(cursus_store_mailbox *box, unsigned flags,
                       const cursus_store_sync_cb *cb, void *data,
                       const char **error_r);
   /* Messages in the view. */
   uint32_t (*mailbox_count)(cursus_store_mailbox *box);
   /* The keyword names defined in the mailbox (FLAGS), in index order; the
-   * array lives until the next sync or close. */
+   * array lives until the next sync or close.  The list only grows, and
+   * only at mailbox_sync: a keyword a session creates with
+   * message_store_flags (this view's or another's) becomes part of it at
+   * this view's next sync, which reports it through the `keywords`
+   * callback.  Until then message_info may give keyword indices at or
+   * past *count_r: leave them out, or sync first (IMAP sends FLAGS
+   * before the FETCH responses that use a new keyword). */
   const char *const *(*mailbox_keywords)(cursus_store_mailbox *box,
                                          size_t *count_r);
   /* The UID of sequence number SEQ (1-based), or 0 when out of range. */
@@ -882,7 +893,22 @@ typedef struct cursus_store_ops {
   /* Calls CB on the process's loop thread soon after any process changes
    * the mailbox of BOX (new messages, expunges, flags).  The callback
    * usually calls mailbox_sync.  NULL with E_UNSUPPORTED in processes
-   * without an event loop. */
+   * without an event loop, with E_TEMP when the system's limit of
+   * notifications is reached: the caller then polls (mailbox_sync on a
+   * timer), as IMAP IDLE does.
+   *
+   * Resources (store_cursus): a process has one inotify descriptor for
+   * all its watches and one inotify watch per watched folder, however
+   * many views watch it; an open folder keeps two descriptors (its
+   * directory and its store.log) per process, shared by every view of
+   * it, plus one for the cache once a message was read.  A session
+   * idling in its own INBOX therefore costs its socket and about three
+   * descriptors and one inotify watch per distinct folder.  50,000 IDLE
+   * sessions on 50,000 INBOXes need about 200,000 descriptors spread
+   * over the worker processes (the dispatcher's MAX_CONNS and MAX_PROCS,
+   * each worker's RLIMIT_NOFILE) and 50,000 inotify watches for the
+   * server's user (fs.inotify.max_user_watches, per user over all its
+   * processes; past it IDLE falls back to polling). */
   cursus_store_watch *(*watch_add)(cursus_store_mailbox *box,
                                    void (*cb)(void *data), void *data,
                                    const char **error_r);
@@ -940,6 +966,15 @@ typedef struct cursus_store_ops {
   /* Removes snapshots beyond the newest KEEP. */
   int (*snapshot_prune)(void *store, unsigned keep, const char **error_r);
   /* --- members added after ABI 0.1 go here --- */
+  /* Records that a threshold warning goes to USER at WHEN, but only when
+   * the time of the last warning on record is still EXPECTED (the
+   * warned_at quota_get reported): CURSUS_OK when this caller made the
+   * claim, CURSUS_NONE when another thread or process recorded a warning
+   * (or a reset) in between.  The check and the change are atomic across
+   * processes, so deliveries finishing together send one warning per
+   * crossing.  Callers without it fall back to quota_set_warned. */
+  int (*quota_claim_warned)(cursus_store_user *user, int64_t expected,
+                            int64_t when, const char **error_r);
 } cursus_store_ops;
 
 /* ------------------------------------------------------------ host */
