@@ -25,9 +25,9 @@
 
 static gsize library_ready;
 
-/* resolver_new - a c-ares channel for CFG (one per resolution: c-ares
- * channels are not shared between threads, and answers are cached
- * anyway); NULL with *error_r */
+/* resolver_new - a c-ares channel for CFG (one per resolution that needs
+ * the DNS: c-ares channels are not shared between threads, and answers
+ * are cached anyway); NULL with *error_r */
 static ares_channel resolver_new(const route_config *cfg, char **error_r) {
   if (g_once_init_enter(&library_ready)) {
     ares_library_init(ARES_LIB_INIT_ALL);
@@ -115,12 +115,26 @@ static void query_cb(void *arg, int status, int timeouts, unsigned char *abuf,
   }
 }
 
+/* A resolver started on the first query that the cache cannot answer:
+ * routes to literal addresses and cached names cost no c-ares channel. */
+typedef struct resolver {
+  const route_config *cfg;
+  ares_channel ch;
+  char *error; /* why the channel could not start */
+} resolver;
+
 /* query - one DNS query of TYPE for NAME */
-static void query(ares_channel ch, const char *name, int type, answer *a) {
+static void query(resolver *r, const char *name, int type, answer *a) {
   memset(a, 0, sizeof(*a));
   a->status = ARES_ETIMEOUT;
-  ares_query(ch, name, ns_c_in, type, query_cb, a);
-  wait_done(ch);
+  if (r->ch == NULL && r->error == NULL)
+    r->ch = resolver_new(r->cfg, &r->error);
+  if (r->ch == NULL) {
+    a->status = ARES_ENOTINITIALIZED; /* passes: retried later */
+    return;
+  }
+  ares_query(r->ch, name, ns_c_in, type, query_cb, a);
+  wait_done(r->ch);
 }
 
 /* status_of - CURSUS_* for a c-ares status: no such name / no data are
@@ -262,7 +276,7 @@ static bool literal_addrs(const char *name, GArray *out) {
 
 /* lookup_addrs - A and AAAA of NAME: CURSUS_OK with addresses,
  * PERMFAIL (no such host / no address), TEMPFAIL */
-static int lookup_addrs(const route_config *cfg, ares_channel ch,
+static int lookup_addrs(const route_config *cfg, resolver *ch,
                         const char *name, GArray **addrs_r, char **error_r) {
   char *key = g_strdup_printf("a:%d:%s", cfg->ipv6, name);
   int status;
@@ -322,7 +336,7 @@ static int lookup_addrs(const route_config *cfg, ares_channel ch,
 /* lookup_mx - MX records of DOMAIN sorted by preference: CURSUS_OK,
  * CURSUS_NONE (none: use the domain), PERMFAIL (no such domain, null
  * MX), TEMPFAIL */
-static int lookup_mx(const route_config *cfg, ares_channel ch,
+static int lookup_mx(const route_config *cfg, resolver *ch,
                      const char *domain, GArray **mx_r, char **error_r) {
   char *key = g_strdup_printf("mx:%s", domain);
   int status;
@@ -404,7 +418,7 @@ void route_hops_free(GPtrArray **hops) {
 }
 
 /* add_hop - NAME with its addresses */
-static void add_hop(const route_config *cfg, ares_channel ch, GPtrArray *hops,
+static void add_hop(const route_config *cfg, resolver *ch, GPtrArray *hops,
                     const char *name, int preference) {
   for (guint i = 0; i < hops->len; i++)
     if (g_ascii_strcasecmp(((route_hop *)hops->pdata[i])->name, name) == 0)
@@ -428,11 +442,8 @@ static void add_hop(const route_config *cfg, ares_channel ch, GPtrArray *hops,
 int route_resolve(const route_config *cfg, const char *domain,
                   GPtrArray **hops_r, char **error_r) {
   GPtrArray *hops = g_ptr_array_new_with_free_func(hop_free);
-  ares_channel ch = resolver_new(cfg, error_r);
-  if (ch == NULL) {
-    g_ptr_array_unref(hops);
-    return CURSUS_TEMPFAIL;
-  }
+  resolver res = {.cfg = cfg};
+  resolver *ch = &res;
   int status = CURSUS_OK;
   if (cfg->daemon != NULL) {
     add_hop(cfg, ch, hops, cfg->daemon, -1);
@@ -466,7 +477,14 @@ int route_resolve(const route_config *cfg, const char *domain,
     }
     add_hop(cfg, ch, hops, cfg->lastresort, -1);
   }
-  ares_destroy(ch);
+  if (res.ch != NULL)
+    ares_destroy(res.ch);
+  if (res.error != NULL && status != CURSUS_OK) { /* the reason that counts */
+    g_free(*error_r);
+    *error_r = res.error;
+    res.error = NULL;
+  }
+  g_free(res.error);
   if (status != CURSUS_OK) {
     g_ptr_array_unref(hops);
     return status;
