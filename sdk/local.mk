@@ -32,7 +32,7 @@ dist_mapcsvexample_DATA = \
 	sdk/examples/map_csv/README.md
 
 # the ABI record and its check (sdk/abi/check.sh, run by .ci/test)
-EXTRA_DIST += sdk/abi/probe.c sdk/abi/check.sh
+EXTRA_DIST += sdk/abi/probe.c sdk/abi/check.sh sdk/abi/baseline.abi
 
 filtertagexampledir = $(docdir)/examples/filter_tag
 dist_filtertagexample_DATA = \

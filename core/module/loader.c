@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Size of the descriptor of ABI 0.1: everything up to the last ops. */
+/* Size of the descriptor of ABI 1.0: everything up to the last ops. */
 #define DESC_MIN_SIZE                                                          \
   (offsetof(struct cursus_module, filter) + sizeof(((struct cursus_module *)0)->filter))
 

@@ -1,6 +1,7 @@
 """The ABI baseline check (sdk/abi/check.sh): a member moved inside a table
-is caught as incompatible, a member appended at the end is accepted, and
-the unchanged headers match their own record."""
+is caught as incompatible, a member appended at the end is accepted, the
+unchanged headers match their own record, and the headers of the tree are
+compatible with the baseline stored when the ABI was frozen at 1.0."""
 import os
 import shutil
 import subprocess
@@ -58,14 +59,20 @@ def test_reordered_members_are_incompatible(baseline, tmp_path):
 def test_appended_member_is_compatible(baseline, tmp_path):
     inc = edited_headers(
         tmp_path, "channel.h",
-        "  /* --- members added after ABI 0.1 go here --- */\n} cursus_queue_ops;",
-        "  int (*later)(void);\n  /* --- members added after ABI 0.1 go here --- */\n} cursus_queue_ops;")
+        "  /* --- members added after ABI 1.0 go here --- */\n} cursus_queue_ops;",
+        "  int (*later)(void);\n  /* --- members added after ABI 1.0 go here --- */\n} cursus_queue_ops;")
     p = run(str(inc), "--baseline", str(baseline))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "compatible additions" in p.stdout
 
 
-def test_zero_major_needs_no_baseline():
+def test_frozen_abi_needs_its_baseline():
     p = run(HEADERS, "--baseline", "/nonexistent/baseline.abi")
-    assert p.returncode == 0
-    assert "no baseline yet" in p.stdout
+    assert p.returncode == 1
+    assert "has no baseline" in p.stderr
+
+
+def test_headers_are_compatible_with_the_stored_baseline():
+    p = run(HEADERS)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "module ABI: compatible with" in p.stdout

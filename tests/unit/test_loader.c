@@ -37,10 +37,10 @@ static const char *reason_of(modreg *reg, const char *file) {
 static const struct {
   const char *file, *reason;
 } refusals[] = {
-    {"bad_major.so", "refused: module bad_major is built for module ABI 7.0; "
-                     "this server has ABI 0.1 and needs major 0"},
-    {"bad_minor.so", "refused: module bad_minor is built for module ABI 0.4, "
-                     "newer than this server's 0.1"},
+    {"bad_major.so", "refused: module bad_major is built for module ABI 8.0; "
+                     "this server has ABI 1.0 and needs major 1"},
+    {"bad_minor.so", "refused: module bad_minor is built for module ABI 1.3, "
+                     "newer than this server's 1.0"},
     {"bad_nodesc.so", "refused: no 'cursus_module' descriptor symbol: not a "
                       "Cursus module"},
     {"bad_truncated.so", "refused: truncated descriptor (symbol 16 bytes"},

@@ -57,7 +57,7 @@ typedef struct cursus_auth_ops {
   int (*step)(void *exchange, const char *in, size_t in_len, cursus_buf *out,
               const char **user_r, const char **error_r);
   void (*finish)(void *exchange);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_auth_ops;
 
 /* Authentication as a host service (host->auth). */
@@ -95,7 +95,7 @@ typedef struct cursus_auth_access {
   /* Records a failed login for LOGIN from REMOTE_IP and returns how many
    * milliseconds to wait before answering (slows password guessing). */
   unsigned (*login_failed)(const char *login, const char *remote_ip);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_auth_access;
 
 #ifdef __cplusplus

@@ -89,7 +89,7 @@ typedef enum cursus_priority {
 /*
  * What an enqueue carries besides sender and recipients (enqueue_start).
  * Zero-initialise, set `size` to sizeof(cursus_enqueue_params) and fill
- * what is known; strings are copied by the host.  Since ABI 0.1.
+ * what is known; strings are copied by the host.  Since ABI 1.0.
  */
 typedef struct cursus_enqueue_params {
   uint32_t size;
@@ -132,9 +132,9 @@ typedef struct cursus_enqueue_params {
    * (enqueue_rcpt_status); otherwise one refused recipient refuses the
    * whole message. */
   int per_recipient;
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
   /* The client's reverse-DNS name (verified), or NULL: shown to content
-   * filters (filter.h).  Appeared in ABI 0.1. */
+   * filters (filter.h).  Appeared in ABI 1.0. */
   const char *client_name;
 } cursus_enqueue_params;
 
@@ -313,7 +313,7 @@ typedef struct cursus_queue_ops {
    * it could not take them (a success notice requested by NOTIFY=SUCCESS
    * then says "relayed").  Plain rcpt_result means final delivery
    * ("delivered").  For failures it is rcpt_result.  Inside deliver only.
-   * Appeared in ABI 0.1. */
+   * Appeared in ABI 1.0. */
   void (*rcpt_result_dsn)(cursus_message *msg, size_t index,
                           const cursus_result *result, unsigned duty);
   /* enqueue_recipient for a recipient the caller has resolved already
@@ -325,11 +325,11 @@ typedef struct cursus_queue_ops {
    * the destination channels' size limits apply; the access tables were
    * consulted when the message was first accepted and are not again.
    * Same thread rules and results as enqueue_recipient; *error_r lives
-   * until the handle is freed.  Appeared in ABI 0.1. */
+   * until the handle is freed.  Appeared in ABI 1.0. */
   int (*enqueue_routes)(cursus_enqueue *enq, const cursus_recipient *rcpt,
                         const struct cursus_resolution *res,
                         const char **error_r);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_queue_ops;
 
 /* The master side of a channel. */
@@ -363,8 +363,8 @@ typedef struct cursus_channel_ops {
   void (*idle)(void *chan_data);
   /* Releases the state (the job is ending). */
   void (*close)(void *chan_data);
-  /* --- members added after ABI 0.1 go here --- */
-  /* enum cursus_channel_flags bits.  Since ABI 0.1 (a module built
+  /* --- members added after ABI 1.0 go here --- */
+  /* enum cursus_channel_flags bits.  Since ABI 1.0 (a module built
    * without it has size too small to hold it: CURSUS_HAS is false and the
    * flags are taken as 0). */
   uint32_t flags;

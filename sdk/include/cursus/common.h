@@ -10,7 +10,7 @@
  *  - Only plain C types and opaque handles cross the boundary.
  *  - Every table of function pointers starts with a `size` field and only
  *    ever grows at its end.  Use CURSUS_HAS() before calling a member that
- *    appeared after ABI 0.1.
+ *    appeared after ABI 1.0.
  *  - Struct layouts never depend on build options.
  *  - Strings are NUL-terminated UTF-8 unless a length is given with them.
  *  - A module never frees memory the host allocated, and the host never
@@ -31,11 +31,12 @@ extern "C" {
  * ABI version.  Numbered apart from the product release.  A module is
  * loaded when its major equals the host's and its minor is not newer than
  * the host's.  Minor bumps only append members to tables or add functions;
- * a major bump is any incompatible change.  The ABI stays at 0.x until every
- * module kind has shipped modules; from 1.0 on it is frozen and checked.
+ * a major bump is any incompatible change.  1.0 is the first stable ABI:
+ * from it on, CI compares these headers against a stored baseline
+ * (sdk/abi/baseline.abi) and fails on any change but members appended.
  */
-#define CURSUS_ABI_MAJOR 0
-#define CURSUS_ABI_MINOR 1
+#define CURSUS_ABI_MAJOR 1
+#define CURSUS_ABI_MINOR 0
 
 /* True when the compile-time SDK is at least MAJOR.MINOR. */
 #define CURSUS_ABI_AT_LEAST(major, minor)                                      \
@@ -55,7 +56,7 @@ extern "C" {
 /*
  * True when the table PTR (any struct starting with `uint32_t size`) is
  * large enough to hold MEMBER, i.e. the other side was built against an ABI
- * minor that has it.  Always check before calling a member added after 0.1.
+ * minor that has it.  Always check before calling a member added after 1.0.
  */
 #define CURSUS_HAS(ptr, member)                                                \
   ((ptr) != NULL &&                                                            \

@@ -30,7 +30,7 @@
  * valid until the next call on the same directory from the same thread;
  * a thread-local buffer in the module does.
  *
- * ABI history: everything here appeared in ABI 0.1.
+ * ABI history: everything here appeared in ABI 1.0.
  */
 #ifndef CURSUS_DIRECTORY_H
 #define CURSUS_DIRECTORY_H
@@ -234,7 +234,7 @@ typedef struct cursus_directory_ops {
    * cache size, hits and misses) to OUT with host->buf_printf.  May be
    * NULL. */
   void (*stats)(void *dir, cursus_buf *out);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_directory_ops;
 
 /* Facts about a message an autoreply decision depends on (see
@@ -295,7 +295,7 @@ typedef struct cursus_directory_access {
    * (retry the copy later), PERMFAIL (the copy cannot be handled). */
   int (*autoreply)(cursus_module_ctx *ctx, const cursus_autoreply_msg *msg,
                    const char **error_r);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_directory_access;
 
 #ifdef __cplusplus

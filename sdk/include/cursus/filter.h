@@ -65,7 +65,7 @@
  * message answered 250 is lost.  Filters that must survive their own
  * crashes run as separate programs (milters, through filter_milter).
  *
- * ABI: appeared in 0.1; members are only ever appended.
+ * ABI: appeared in 1.0; members are only ever appended.
  */
 #ifndef CURSUS_FILTER_H
 #define CURSUS_FILTER_H
@@ -264,7 +264,7 @@ typedef struct cursus_filter_access {
    * booleans 1/0; DEFAULT_VALUE when unset or not a number. */
   long long (*def_setting_int)(const cursus_filter_def *def, const char *key,
                                long long default_value);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_filter_access;
 
 /* The filter itself. */
@@ -308,7 +308,7 @@ typedef struct cursus_filter_ops {
    * NULL, after its last call returned (late ones included), on any
    * thread.  May be NULL. */
   void (*end)(void *filter, void *state);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_filter_ops;
 
 #ifdef __cplusplus

@@ -184,16 +184,16 @@ typedef struct cursus_host {
    * writable by others.  Modules read their data files (map_file tables,
    * lists) this way rather than with open(2).  CURSUS_OK with the contents
    * appended to OUT, CURSUS_NONE when the file does not exist,
-   * CURSUS_PERMFAIL with *error_r.  (ABI 0.1)
+   * CURSUS_PERMFAIL with *error_r.  (ABI 1.0)
    */
   int (*read_config_file)(cursus_module_ctx *ctx, const char *path,
                           cursus_buf *out, const char **error_r);
   const struct cursus_directory_access *directory;
   /* Content filters' view of the message they are called for, and their
    * instance settings (filter.h); NULL in processes that run no filters.
-   * Appeared in ABI 0.1. */
+   * Appeared in ABI 1.0. */
   const struct cursus_filter_access *filter;
-  /* --- members added after ABI 0.1 go here, and only here --- */
+  /* --- members added after ABI 1.0 go here, and only here --- */
 
   /*
    * DNS on the process's event loop (c-ares; the servers of [dns] servers

@@ -20,7 +20,7 @@
  * host->buf_free).  An error string (*error_r) stays valid until the next
  * call from the same thread.
  *
- * Appeared in ABI 0.1.
+ * Appeared in ABI 1.0.
  */
 #ifndef CURSUS_LOOKUP_H
 #define CURSUS_LOOKUP_H
@@ -202,7 +202,7 @@ typedef struct cursus_lookup_ops {
                       cursus_access_verdict **verdict_r,
                       const char **error_r);
   void (*access_verdict_free)(cursus_access_verdict **verdict);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_lookup_ops;
 
 #ifdef __cplusplus

@@ -44,7 +44,7 @@
  * thread.  Never answer CURSUS_NONE for a source that could not be asked:
  * that makes a rule fail for good, where CURSUS_TEMPFAIL defers.
  *
- * Appeared in ABI 0.1.
+ * Appeared in ABI 1.0.
  */
 #ifndef CURSUS_MAPPING_H
 #define CURSUS_MAPPING_H
@@ -89,7 +89,7 @@ typedef struct cursus_mapping_ops {
    * with *error_r. */
   int (*call)(cursus_module_ctx *ctx, const char *function,
               const char *argument, cursus_buf *out, const char **error_r);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_mapping_ops;
 
 #ifdef __cplusplus

@@ -24,7 +24,7 @@
  * line naming the file, the module and both versions where they apply):
  *  - the file and its directory are owned by root or the server user and
  *    writable by nobody else; the file is an ELF shared object;
- *  - the symbol exists and is at least as large as the ABI 0.1 descriptor
+ *  - the symbol exists and is at least as large as the ABI 1.0 descriptor
  *    (a truncated descriptor is refused) and `magic` is CURSUS_MODULE_MAGIC;
  *  - abi_major equals the host's major; abi_minor is not newer than the
  *    host's minor;
@@ -113,7 +113,7 @@ typedef struct cursus_keyword {
 /* The descriptor.  Fill it with CURSUS_MODULE().  (No typedef: the name
  * cursus_module is the exported symbol.) */
 struct cursus_module {
-  /* --- ABI 0.1: identification (never moves) --- */
+  /* --- ABI 1.0: identification (never moves) --- */
   uint32_t magic;     /* CURSUS_MODULE_MAGIC                              */
   uint32_t abi_major; /* CURSUS_ABI_MAJOR at build time                    */
   uint32_t abi_minor; /* CURSUS_ABI_MINOR at build time                    */
@@ -158,7 +158,7 @@ struct cursus_module {
   const struct cursus_directory_ops *directory;
   const struct cursus_auth_ops *auth;
   const struct cursus_filter_ops *filter;
-  /* --- members added after ABI 0.1 go here, and only here --- */
+  /* --- members added after ABI 1.0 go here, and only here --- */
 };
 
 /* Declares the module's descriptor with the ABI fields filled in. */

@@ -112,7 +112,7 @@ typedef struct cursus_conn_ops {
   /* The service this connection came in on, and its options from
    * dispatcher.cnf (e.g. "CHANNEL"); NULL when unset. */
   const char *(*service_option)(cursus_conn *conn, const char *option);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
   /* Compresses the rest of the session both ways with raw DEFLATE (RFC
    * 1951 without zlib header, as IMAP COMPRESS=DEFLATE, RFC 4978, asks),
    * above TLS when TLS is active.  Output written before the call goes
@@ -128,7 +128,7 @@ typedef struct cursus_conn_ops {
 
 /* How the dispatcher words a refusal (a blocked address, a PORT_ACCESS
  * entry, a limit) in the protocol before closing; it runs no module code.
- * Since ABI 0.1. */
+ * Since ABI 1.0. */
 enum cursus_refusal_style {
   CURSUS_REFUSE_BUSY_REPLY = 0, /* busy_reply as it is, whatever the reason */
   CURSUS_REFUSE_SMTP = 1,       /* "CODE STATUS TEXT" (RFC 5321, 3463)     */
@@ -166,7 +166,7 @@ typedef struct cursus_protocol_ops {
   /* enum cursus_refusal_style: lets the dispatcher say why it refuses a
    * connection (check with CURSUS_HAS; absent = BUSY_REPLY). */
   uint32_t refusal_style;
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_protocol_ops;
 
 #ifdef __cplusplus

@@ -74,7 +74,7 @@
  * Flag changes are crash-safe against a process crash and may lose the
  * last moments before a power failure.
  *
- * Ops tables only grow at their end; check members added after ABI 0.1
+ * Ops tables only grow at their end; check members added after ABI 1.0
  * with CURSUS_HAS(host->store->ops, member).  Structures the caller hands
  * in for the backend to fill start with `uint32_t size`: set it to
  * sizeof(struct) before the call so the backend fills only what the
@@ -606,7 +606,7 @@ typedef struct cursus_store_partition {
 /* ------------------------------------------------------------ backend */
 
 /*
- * What a store backend module provides.  All members of ABI 0.1 are
+ * What a store backend module provides.  All members of ABI 1.0 are
  * required; later members are checked with CURSUS_HAS.
  */
 typedef struct cursus_store_ops {
@@ -965,7 +965,7 @@ typedef struct cursus_store_ops {
                           void *data, const char **error_r);
   /* Removes snapshots beyond the newest KEEP. */
   int (*snapshot_prune)(void *store, unsigned keep, const char **error_r);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
   /* Records that a threshold warning goes to USER at WHEN, but only when
    * the time of the last warning on record is still EXPECTED (the
    * warned_at quota_get reported): CURSUS_OK when this caller made the
@@ -1025,7 +1025,7 @@ typedef struct cursus_store_access {
    * channel calls it after each delivery; the housekeeping process for
    * every user on its schedule. */
   int (*quota_notify)(cursus_store_user *user, const char **error_r);
-  /* --- members added after ABI 0.1 go here --- */
+  /* --- members added after ABI 1.0 go here --- */
 } cursus_store_access;
 
 #ifdef __cplusplus
