@@ -26,7 +26,7 @@ def module_listing(tmp_path):
     blocks = {}
     current = None
     for line in p.stdout.splitlines():
-        m = re.match(r"^(\S+)\s+\S+\s+0\.\d+\s", line)
+        m = re.match(r"^(\S+)\s+\S+\s+\d+\.\d+\s", line)
         if m:
             current = m.group(1)
             blocks[current] = {"keywords": [], "settings": []}
