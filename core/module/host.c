@@ -11,6 +11,7 @@
 #include "util/cache.h"
 #include "util/log.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -383,6 +384,11 @@ bool module_init(module *m, char **error_r) {
 
 bool modules_init(modreg *reg, uint32_t kinds, bool fatal) {
   bool ok = true;
+  /* Modules talk to peers through libraries (libldap, GnuTLS, c-ares)
+   * that write to sockets with plain write(): a peer that went away must
+   * give them EPIPE, not kill the process (a daemon, a tool or a command
+   * run by an admin) with SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   for (guint i = 0; i < reg->modules->len; i++) {
     module *m = reg->modules->pdata[i];
     char *error = NULL;
