@@ -16,6 +16,7 @@ otherwise the current directory is used.
 """
 import glob
 import os
+import random
 import shutil
 import signal
 import socket
@@ -41,17 +42,51 @@ def module_path(extra=()):
 _handed_out = set()
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 nobody listens on right now, and not one
-    this process handed out before (the kernel may offer a port again as
-    soon as the probing socket is closed)."""
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _handed_out:
-            _handed_out.add(port)
-            return port
+def _port_slice():
+    """The ports this test process hands out: below the kernel's ephemeral
+    range (so no client socket of another test holds one as its local
+    port), and a separate slice per pytest-xdist worker (so two processes
+    never pick the same)."""
+    lo, hi = 20000, 32000
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            hi = min(hi, int(f.read().split()[0]))
+    except (OSError, ValueError, IndexError):
+        pass
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    me = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    k = int(me[2:]) if me.startswith("gw") and me[2:].isdigit() else 0
+    size = (hi - lo) // workers
+    return lo + (k % workers) * size, size
+
+
+_slice = {}
+
+
+def free_port(udp=False):
+    """A TCP port on 127.0.0.1 nobody listens on right now (and with UDP,
+    free for UDP as well), never one this process handed out before."""
+    if "range" not in _slice:
+        base, size = _port_slice()
+        _slice["range"] = (base, size)
+        _slice["next"] = random.randrange(size)
+    base, size = _slice["range"]
+    for _ in range(size):
+        port = base + _slice["next"] % size
+        _slice["next"] += 1
+        if port in _handed_out:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+            if udp:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                    u.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _handed_out.add(port)
+        return port
+    raise AssertionError("no free port left in %d-%d" % (base, base + size - 1))
 
 
 def run_cursus(config_dir, *args, env=None, check=False, timeout=60,

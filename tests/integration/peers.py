@@ -39,17 +39,7 @@ def _user():
 
 def free_udp_port():
     """A port free for both UDP and TCP on 127.0.0.1 (DNS uses both)."""
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as t:
-                t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise AssertionError("no free port for DNS")
+    return free_port(udp=True)
 
 
 class _Proc:

@@ -13,6 +13,8 @@ import socket
 import subprocess
 import time
 
+from cursus_harness import free_port
+
 SCHEMA_DIR = "/etc/ldap/schema"
 MODULE_DIR = "/usr/lib/ldap"
 SUFFIX = "dc=example"
@@ -42,17 +44,11 @@ def person(uid, mail, description=None):
     return "\n".join(lines) + "\n\n"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Slapd:
     def __init__(self, directory, ldif=""):
         self.dir = str(directory)
         os.makedirs(os.path.join(self.dir, "db"), exist_ok=True)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = "ldap://127.0.0.1:%d" % self.port
         self.conf = os.path.join(self.dir, "slapd.conf")
         with open(self.conf, "w") as f:
