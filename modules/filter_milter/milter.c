@@ -181,6 +181,26 @@ static bool set_refusal(conv *c, const mreply *r) {
   return true;
 }
 
+/* verdict - the event of a reply that ends the conversation with a
+ * verdict (discard, reject, tempfail, reply code, connection failure or
+ * shutdown), recorded in c->v */
+static int verdict(conv *c, const mreply *r) {
+  switch (r->code) {
+  case SMFIR_DISCARD:
+    c->v->action = CURSUS_FILTER_DISCARD;
+    return EV_DISCARD;
+  case SMFIR_CONN_FAIL:
+  case SMFIR_SHUTDOWN:
+    c->v->action = CURSUS_FILTER_TEMPFAIL;
+    return EV_REFUSE;
+  default: /* SMFIR_REJECT, SMFIR_TEMPFAIL, SMFIR_REPLYCODE */
+    if (!set_refusal(c, r))
+      return fail(c, "milter %s: malformed reply code \"%s\"", c->m->name,
+                  r->value);
+    return EV_REFUSE;
+  }
+}
+
 /* event - send COMMAND (after its macros) and read its replies, unless
  * the milter asked not to get it (NO) or not to answer it (NR) */
 static int event(conv *c, char command, const void *data, size_t len,
@@ -213,19 +233,12 @@ static int event(conv *c, char command, const void *data, size_t len,
         return EV_SKIP;
       return fail(c, "milter %s: skip outside the body", c->m->name);
     case SMFIR_DISCARD:
-      c->v->action = CURSUS_FILTER_DISCARD;
-      return EV_DISCARD;
     case SMFIR_REJECT:
     case SMFIR_TEMPFAIL:
     case SMFIR_REPLYCODE:
-      if (!set_refusal(c, &r))
-        return fail(c, "milter %s: malformed reply code \"%s\"", c->m->name,
-                    r.value);
-      return EV_REFUSE;
     case SMFIR_CONN_FAIL:
     case SMFIR_SHUTDOWN:
-      c->v->action = CURSUS_FILTER_TEMPFAIL;
-      return EV_REFUSE;
+      return verdict(c, &r);
     default:
       return fail(c, "milter %s: unexpected reply '%c' to command '%c'",
                   c->m->name, g_ascii_isprint(r.code) ? r.code : '?', command);
@@ -595,19 +608,12 @@ static int end_of_message(conv *c) {
     case SMFIR_ACCEPT:
       return EV_CONTINUE;
     case SMFIR_DISCARD:
-      c->v->action = CURSUS_FILTER_DISCARD;
-      return EV_DISCARD;
     case SMFIR_REJECT:
     case SMFIR_TEMPFAIL:
     case SMFIR_REPLYCODE:
-      if (!set_refusal(c, &r))
-        return fail(c, "milter %s: malformed reply code \"%s\"", c->m->name,
-                    r.value);
-      return EV_REFUSE;
     case SMFIR_CONN_FAIL:
     case SMFIR_SHUTDOWN:
-      c->v->action = CURSUS_FILTER_TEMPFAIL;
-      return EV_REFUSE;
+      return verdict(c, &r);
     default:
       if (!modify(c, &r))
         return EV_ERROR;
