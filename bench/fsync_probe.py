@@ -22,7 +22,10 @@ def rate(name, seconds, fn):
         name, n / el, lat[len(lat) // 2] * 1e6, lat[int(len(lat) * .99)] * 1e6))
 
 
-def probe(directory, seconds=2.0):
+def probe(directory, seconds=2.0, trash=None):
+    """Rows for a file system; with TRASH, the probe's files are moved
+    there instead of being deleted (a later run on the same file system
+    is then not slowed by the deletion)."""
     d = tempfile.mkdtemp(prefix="fsync-probe.", dir=directory)
     buf = os.urandom(10240)
     try:
@@ -62,7 +65,10 @@ def probe(directory, seconds=2.0):
             "10 KB files, 32 per flush (group commit)", n * 32 / el, n / el))
         os.close(dfd)
     finally:
-        shutil.rmtree(d)
+        if trash is not None:
+            os.rename(d, os.path.join(trash, os.path.basename(d)))
+        else:
+            shutil.rmtree(d)
 
 
 if __name__ == "__main__":

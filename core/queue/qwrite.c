@@ -384,44 +384,22 @@ static void close_copies(qwrite_job *job) {
   }
 }
 
-/* commit_batch - write, flush, link and flush the directories of JOBS */
-static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) {
-  int root_fd = -1;
-  bool any_ok = false;
-  uint64_t files = 0, flushes = 0;
-
-  /* 1. every file written, unnamed */
+/* fail_all - every job still good fails with MESSAGE; what they linked
+ * is taken back */
+static void fail_all(GPtrArray *jobs, const char *root, const char *message) {
   for (guint j = 0; j < jobs->len; j++) {
     qwrite_job *job = jobs->pdata[j];
-    job->status = CURSUS_OK;
-    for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++)
-      if (!write_copy(root, job, job->copies->pdata[i], i))
-        job_fail(job, "cannot write a queue file in %s: %s", root,
-                 g_strerror(errno));
-    any_ok |= job->status == CURSUS_OK;
+    if (job->status != CURSUS_OK)
+      continue;
+    job_fail(job, "%s", message);
+    unlink_copies(root, job);
   }
-  /* 2. their data on disk */
-  if (any_ok && method == QWRITE_SYNCFS) {
-    root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (root_fd < 0 || syncfs(root_fd) < 0) {
-      int err = errno;
-      for (guint j = 0; j < jobs->len; j++)
-        job_fail(jobs->pdata[j], "cannot flush %s: %s", root, g_strerror(err));
-    }
-    flushes++;
-  } else if (any_ok) {
-    for (guint j = 0; j < jobs->len; j++) {
-      qwrite_job *job = jobs->pdata[j];
-      for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++) {
-        qcopy *c = job->copies->pdata[i];
-        flushes++;
-        if (fdatasync(c->fd) < 0)
-          job_fail(job, "cannot flush %s: %s", c->rel_path, g_strerror(errno));
-      }
-    }
-  }
-  /* 3. their names */
-  GHashTable *dirs = g_hash_table_new(g_str_hash, g_str_equal);
+}
+
+/* link_all - every good job's files named in their channel directories;
+ * the directories touched added to DIRS (when not NULL) */
+static uint64_t link_all(GPtrArray *jobs, const char *root, GHashTable *dirs) {
+  uint64_t files = 0;
   for (guint j = 0; j < jobs->len; j++) {
     qwrite_job *job = jobs->pdata[j];
     for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++) {
@@ -432,19 +410,63 @@ static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) 
         g_free(err);
         unlink_copies(root, job);
       } else {
-        g_hash_table_add(dirs, c->dir);
+        if (dirs != NULL)
+          g_hash_table_add(dirs, c->dir);
         files++;
       }
     }
   }
-  /* 4. the names on disk: each directory once */
+  return files;
+}
+
+/* commit_syncfs - link every file, then one syncfs(2): it writes the
+ * file system's dirty data and metadata alike (contents, inodes and the
+ * new directory entries), so one flush makes the whole batch durable.
+ * A name is only given to a file whose content is written in full, so a
+ * process killed meanwhile leaves whole files; the client has no reply
+ * until the flush returned. */
+static void commit_syncfs(GPtrArray *jobs, const char *root, uint64_t *files,
+                          uint64_t *flushes) {
+  *files = link_all(jobs, root, NULL);
+  if (*files == 0)
+    return;
+  (*flushes)++;
+  int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0 && syncfs(fd) == 0) {
+    close(fd);
+    return;
+  }
+  char *msg = g_strdup_printf("cannot flush %s: %s", root, g_strerror(errno));
+  if (fd >= 0)
+    close(fd);
+  log_error("%s", msg);
+  fail_all(jobs, root, msg);
+  *files = 0;
+  g_free(msg);
+}
+
+/* commit_fsync - fdatasync each file, link them, fsync each directory
+ * touched once */
+static void commit_fsync(GPtrArray *jobs, const char *root, uint64_t *files,
+                         uint64_t *flushes) {
+  for (guint j = 0; j < jobs->len; j++) {
+    qwrite_job *job = jobs->pdata[j];
+    for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++) {
+      qcopy *c = job->copies->pdata[i];
+      (*flushes)++;
+      if (fdatasync(c->fd) < 0)
+        job_fail(job, "cannot flush %s: %s", c->rel_path, g_strerror(errno));
+    }
+  }
+  GHashTable *dirs = g_hash_table_new(g_str_hash, g_str_equal);
+  *files = link_all(jobs, root, dirs);
   GHashTableIter it;
   gpointer key;
   g_hash_table_iter_init(&it, dirs);
   while (g_hash_table_iter_next(&it, &key, NULL)) {
     char *err = NULL;
     int dfd = dir_fd(root, key, &err);
-    flushes++;
+    (*flushes)++;
     if (dfd >= 0 && fsync(dfd) == 0)
       continue;
     log_error("cannot flush queue directory %s/%s: %s", root, (char *)key,
@@ -461,8 +483,25 @@ static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) 
     g_free(err);
   }
   g_hash_table_destroy(dirs);
-  if (root_fd >= 0)
-    close(root_fd);
+}
+
+/* commit_batch - write the files of JOBS, make them durable and named */
+static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) {
+  uint64_t files = 0, flushes = 0;
+
+  /* every file written in full, unnamed */
+  for (guint j = 0; j < jobs->len; j++) {
+    qwrite_job *job = jobs->pdata[j];
+    job->status = CURSUS_OK;
+    for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++)
+      if (!write_copy(root, job, job->copies->pdata[i], i))
+        job_fail(job, "cannot write a queue file in %s: %s", root,
+                 g_strerror(errno));
+  }
+  if (method == QWRITE_SYNCFS)
+    commit_syncfs(jobs, root, &files, &flushes);
+  else
+    commit_fsync(jobs, root, &files, &flushes);
 
   g_mutex_lock(&lock);
   stats.batches++;
@@ -471,7 +510,7 @@ static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) 
   stats.flushes += flushes;
   g_mutex_unlock(&lock);
 
-  /* 5. tell the job controller, then the owners */
+  /* tell the job controller, then the owners */
   for (guint j = 0; j < jobs->len; j++) {
     qwrite_job *job = jobs->pdata[j];
     close_copies(job);

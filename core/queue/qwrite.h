@@ -5,11 +5,12 @@
  * beyond a threshold in an unnamed file in queue_dir (O_TMPFILE) that
  * later becomes its first queue file.  At commit its queue files (one per
  * copy) go to the process's committer thread as one job.  The committer
- * takes every job waiting, writes all their files (still unnamed), makes
- * them durable with as few flushes as the sync method allows (one syncfs
- * for the whole batch, or one fdatasync per file), links each into its
- * channel directory, fsyncs each directory touched once, and only then
- * reports each job done and tells the job controller.  While a batch is
+ * takes every job waiting and writes all their files in full (still
+ * unnamed).  With the syncfs method it then links each into its channel
+ * directory and issues one syncfs for the whole batch (contents, inodes
+ * and directory entries alike); with the fsync method it fdatasyncs each
+ * file, links it, and fsyncs each directory touched once.  Only then does
+ * it report each job done and tell the job controller.  While a batch is
  * on its way to disk the next one gathers, so the number of flushes per
  * message falls as load rises.
  *
