@@ -6,6 +6,8 @@
 #include "queue/queue.h"
 #include "util/log.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 static int prio_slot(cursus_priority p) {
@@ -192,15 +194,35 @@ typedef struct file_state {
   bool held, empty;
 } file_state;
 
+/* set_aside - move the damaged file FULL (queue path REL) to
+ * QUEUE_DAMAGED_DIR, so it is reported once and kept for the admin */
+static void set_aside(const char *queue_dir, const char *rel, const char *full,
+                      const char *error) {
+  char *err = NULL;
+  char *flat = g_strdup(rel);
+  g_strdelimit(flat, "/", '_');
+  char *dest = g_build_filename(queue_dir, QUEUE_DAMAGED_DIR, flat, NULL);
+  if (queue_mkdirs(queue_dir, QUEUE_DAMAGED_DIR, &err) && rename(full, dest) == 0)
+    log_error("%s; set aside as %s", error, dest);
+  else
+    log_error("%s; cannot set it aside in %s: %s", error, dest,
+              err != NULL ? err : g_strerror(errno));
+  g_free(err);
+  g_free(dest);
+  g_free(flat);
+}
+
 static void read_state(const char *queue_dir, file_state *fs) {
   char *full = g_build_filename(queue_dir, fs->path, NULL);
   char *error = NULL;
   qmsg *q = NULL;
   fs->status = qmsg_open(full, false, &q, &error);
+  if (fs->status == CURSUS_PERMFAIL)
+    set_aside(queue_dir, fs->path, full, error);
+  else if (fs->status != CURSUS_OK && fs->status != CURSUS_NONE)
+    log_error("%s", error);
   g_free(full);
   if (fs->status != CURSUS_OK) {
-    if (fs->status != CURSUS_NONE)
-      log_error("%s", error);
     g_free(error);
     return;
   }

@@ -31,6 +31,8 @@
 /* Directory (below queue_dir) of temporary files where the file system
  * lacks O_TMPFILE. */
 #define QUEUE_TMP_DIR ".tmp"
+/* where the job controller sets damaged queue files aside */
+#define QUEUE_DAMAGED_DIR ".damaged"
 
 /* queue_new_id - a new queue id, unique across the processes of this
  * host, sorting by creation time; OUT gets QUEUE_ID_LEN + 1 bytes */

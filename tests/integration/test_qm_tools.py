@@ -1,6 +1,7 @@
 """`cursus qm history`, `clean`, `top` and `counters` (kept across
 restarts, `counters clear`) against a running server with a real SMTP
 peer (Postfix's smtp-sink)."""
+import os
 import re
 
 from peers import SmtpSink
@@ -113,3 +114,33 @@ def test_counters_survive_a_restart_until_cleared(cursus, peers):
     assert "cleared (job controller not running)" in qm(srv, "counters", "clear")
     srv.start()
     assert counter(srv, "DONE") in (0, None)
+
+
+def test_a_damaged_queue_file_is_set_aside_once(cursus):
+    srv = cursus(conf_extra=conf(), imta=imta("tcp_local smtp\ntcp-daemon"), jobc=NO_JOBS)
+    srv.start()
+    inject(srv, "tcp_local", "alice@example.org", "bob@example.com", count=2)
+    srv.stop()
+    qdir = os.path.join(srv.state, "queue")
+    files = sorted(os.path.join(r, n) for r, d, ns in os.walk(qdir)
+                   for n in ns if "/." not in r[len(qdir):] and not n.startswith("."))
+    assert len(files) == 2, files
+    bad, good = files
+    # the envelope, at the end of the file, is lost (as when a power
+    # failure leaves blocks unwritten)
+    size = os.path.getsize(bad)
+    with open(bad, "r+b") as f:
+        f.seek(size - 40)
+        f.write(b"\0" * 40)
+    srv.start()
+    aside = os.path.join(qdir, ".damaged")
+    assert srv.wait_until(lambda: os.path.isdir(aside) and os.listdir(aside)), srv.log()
+    assert not os.path.exists(bad) and os.path.exists(good)
+    [moved] = os.listdir(aside)
+    assert moved.endswith(os.path.basename(bad))
+    assert len(queued(srv)) == 1
+    # the scan of the next start does not report it again
+    srv.stop()
+    srv.start()
+    assert len(queued(srv)) == 1
+    assert srv.log().count("set aside as") == 1
