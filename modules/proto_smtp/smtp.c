@@ -109,6 +109,15 @@ bool smtp_run(smtp_session *s, void (*work)(void *), void (*done)(void *),
   return true;
 }
 
+bool smtp_lookup(smtp_session *s, void (*work)(void *), void (*done)(void *),
+                 void *data) {
+  if (!s->pol.lookups_inline)
+    return smtp_run(s, work, done, data);
+  work(data);
+  done(data);
+  return true;
+}
+
 void smtp_resume(smtp_session *s) {
   if (!s->gone && s->wait == WAIT_NONE)
     smtp_host->conn->resume(s->conn);
@@ -164,6 +173,8 @@ void smtp_set_channel(smtp_session *s, const char *name) {
   s->channel = g_strdup(name);
   const cursus_channel *ch = find_channel(name);
   smtp_policy *p = &s->pol;
+  p->lookups_inline = CURSUS_HAS(smtp_host->queue, enqueue_waits) &&
+                      smtp_host->queue->enqueue_waits(name) == 0;
   const char *v = last_of(ch, sasl);
   p->sasl = is(v, "mustsaslserver") ? POLICY_MUST
             : is(v, "maysaslserver") ? POLICY_MAY
