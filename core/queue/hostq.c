@@ -118,7 +118,7 @@ static void m_rcpt_result_dsn(cursus_message *m, size_t i,
       (duty == CURSUS_DSN_PASSED &&
        qmsg_dsn(m->q, idx,
                 ((qrcpt *)m->q->env->rcpts->pdata[idx])->dsn | QDSN_SUCCESS,
-                &err) != CURSUS_OK)) {
+                false, &err) != CURSUS_OK)) {
     log_error("%s", err);
     g_free(err);
     return;

@@ -334,14 +334,15 @@ int qmsg_notice(qmsg *m, unsigned notices, char **error_r) {
   return rc;
 }
 
-int qmsg_dsn(qmsg *m, unsigned index, unsigned bits, char **error_r) {
+int qmsg_dsn(qmsg *m, unsigned index, unsigned bits, bool sync,
+             char **error_r) {
   if (index >= m->env->rcpts->len) {
     *error_r = g_strdup_printf("%s: no recipient %u", m->path, index);
     return CURSUS_PERMFAIL;
   }
   GString *rec = g_string_new(NULL);
   qrec_dsn(rec, index, bits);
-  int rc = append(m, rec, true, error_r);
+  int rc = append(m, rec, sync, error_r);
   g_string_free(rec, TRUE);
   if (rc == CURSUS_OK)
     ((qrcpt *)m->env->rcpts->pdata[index])->dsn = bits;

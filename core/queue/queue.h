@@ -75,8 +75,10 @@ int qmsg_reschedule(qmsg *msg, unsigned attempts, int64_t next_retry,
 int qmsg_hold(qmsg *msg, bool held, char **error_r);
 /* qmsg_notice - delay notices sent so far, durably */
 int qmsg_notice(qmsg *msg, unsigned notices, char **error_r);
-/* qmsg_dsn - notices sent for recipient INDEX (enum qdsn bits), durably */
-int qmsg_dsn(qmsg *msg, unsigned index, unsigned bits, char **error_r);
+/* qmsg_dsn - notices sent or owed for recipient INDEX (enum qdsn bits);
+ * durably with SYNC, else like qmsg_result (flushed by qmsg_sync) */
+int qmsg_dsn(qmsg *msg, unsigned index, unsigned bits, bool sync,
+             char **error_r);
 /* qmsg_delete - remove the file (delivered or returned), durably */
 int qmsg_delete(qmsg *msg, char **error_r);
 /* qmsg_compact - rewrite the file with its records folded into the
