@@ -8,7 +8,6 @@
 #include "qnotify.h"
 #include "config/config.h"
 #include "filter/fconf.h"
-#include "module/loader.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -278,27 +277,11 @@ static const char *c_keyword_last(const cursus_channel *c,
 
 static void h_run_request(const char *target) { qnotify_run(target); }
 
-/* lookups_local - every mapping and directory module the configuration
- * uses answers without waiting (CURSUS_MODULE_LOCAL_LOOKUPS) */
-static bool lookups_local(const config *cfg) {
-  if (cfg->mods == NULL)
-    return false;
-  for (guint i = 0; i < cfg->mods->modules->len; i++) {
-    const module *m = cfg->mods->modules->pdata[i];
-    if (!m->used || !(m->desc->kinds & (CURSUS_KIND_MAPPING | CURSUS_KIND_DIRECTORY)))
-      continue;
-    if (!CURSUS_HAS(m->desc, flags) ||
-        !(m->desc->flags & CURSUS_MODULE_LOCAL_LOOKUPS))
-      return false;
-  }
-  return true;
-}
-
 static int h_enqueue_waits(const char *source_channel) {
   config *cfg = config_current();
   if (cfg == NULL || source_channel == NULL)
     return 1;
-  return fconf_chain(cfg, source_channel) != NULL || !lookups_local(cfg);
+  return fconf_chain(cfg, source_channel) != NULL || !config_lookups_local(cfg);
 }
 
 static const cursus_queue_ops table = {

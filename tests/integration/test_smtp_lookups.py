@@ -1,4 +1,5 @@
-"""Where the SMTP server resolves MAIL FROM and RCPT TO: on its event
+"""Where the SMTP server resolves MAIL FROM and RCPT TO (and the
+dispatcher asks PORT_ACCESS): on the event
 loop when every mapping and directory module in use answers from memory
 or local files (CURSUS_MODULE_LOCAL_LOOKUPS), on a host thread as soon as
 one may wait (here the test_mapfn module, which does not declare the
@@ -6,13 +7,16 @@ flag, named by a rewrite rule).  The worker's threads tell: host threads
 are named "pool"."""
 import os
 import smtplib
+import socket
 
-from mta_harness import make_mta, queued, shipped
+from mta_harness import TEST_MAPPINGS, make_mta, queued, shipped
 
 MESSAGE = "Subject: where\r\n\r\nresolved somewhere\r\n"
 
 
-def worker_threads(srv):
+def worker_threads(srv, word=b"worker"):
+    """Names of the threads of SRV's processes whose command line has
+    WORD."""
     names = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -20,7 +24,7 @@ def worker_threads(srv):
         try:
             with open("/proc/%s/cmdline" % p, "rb") as f:
                 args = f.read().split(b"\0")
-            if srv.config.encode() not in args or b"worker" not in args:
+            if srv.config.encode() not in args or word not in args:
                 continue
             for t in os.listdir("/proc/%s/task" % p):
                 with open("/proc/%s/task/%s/comm" % (p, t)) as f:
@@ -58,3 +62,20 @@ def test_a_module_that_may_wait_moves_them_to_host_threads(cursus):
     send(srv)
     assert srv.wait_until(lambda: len(queued(srv)) == 3)
     assert [t for t in worker_threads(srv) if t.startswith("pool")]
+
+
+def test_port_access_is_asked_on_the_dispatchers_loop(cursus):
+    srv = make_mta(cursus, tls=False, start=False)
+    srv.write("mappings", TEST_MAPPINGS + """
+PORT_ACCESS
+
+  TCP|*|*|127.0.0.2|*     $N421$ 4.7.1$ Not$ you
+  *                       $Y
+""")
+    srv.start()
+    send(srv, count=1)
+    s = socket.create_connection(("127.0.0.1", srv.port("SMTP")), source_address=("127.0.0.2", 0))
+    assert s.recv(200).startswith(b"421 4.7.1 Not you")
+    s.close()
+    threads = worker_threads(srv, b"dispatcher")
+    assert threads and not [t for t in threads if t.startswith("pool")], threads
