@@ -535,21 +535,24 @@ static void commit_syncfs(GPtrArray *jobs, const char *root, uint64_t *files,
   g_free(msg);
 }
 
-/* commit_fsync - fdatasync each file, link them, fsync each directory
- * touched once */
+/* commit_fsync - link each file, fsync it (content and inode: without a
+ * journal, the link count the link just raised is only in the inode),
+ * fsync each directory touched once */
 static void commit_fsync(GPtrArray *jobs, const char *root, uint64_t *files,
                          uint64_t *flushes) {
+  GHashTable *dirs = g_hash_table_new(g_str_hash, g_str_equal);
+  *files = link_all(jobs, root, dirs);
   for (guint j = 0; j < jobs->len; j++) {
     qwrite_job *job = jobs->pdata[j];
     for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++) {
       qcopy *c = job->copies->pdata[i];
       (*flushes)++;
-      if (fdatasync(c->fd) < 0)
+      if (fsync(c->fd) < 0) {
         job_fail(job, "cannot flush %s: %s", c->rel_path, g_strerror(errno));
+        unlink_copies(root, job);
+      }
     }
   }
-  GHashTable *dirs = g_hash_table_new(g_str_hash, g_str_equal);
-  *files = link_all(jobs, root, dirs);
   GHashTableIter it;
   gpointer key;
   g_hash_table_iter_init(&it, dirs);

@@ -8,8 +8,8 @@
  * takes every job waiting and writes all their files in full (still
  * unnamed).  With the syncfs method it then links each into its channel
  * directory and issues one syncfs for the whole batch (contents, inodes
- * and directory entries alike); with the fsync method it fdatasyncs each
- * file, links it, and fsyncs each directory touched once.  Only then does
+ * and directory entries alike); with the fsync method it links each file,
+ * fsyncs it, and fsyncs each directory touched once.  Only then does
  * it report each job done and tell the job controller.  While a batch is
  * on its way to disk the next one gathers, so the number of flushes per
  * message falls as load rises.
@@ -28,7 +28,7 @@
 /* How a batch is made durable. */
 typedef enum qwrite_sync {
   QWRITE_SYNCFS = 0, /* one syncfs(2) of the queue file system per batch */
-  QWRITE_FSYNC = 1,  /* fdatasync(2) of each file (shared file systems)   */
+  QWRITE_FSYNC = 1,  /* fsync(2) of each file and directory (shared fs)   */
 } qwrite_sync;
 
 typedef struct qbody qbody;

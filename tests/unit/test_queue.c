@@ -518,6 +518,16 @@ static char *one_file(const char *content) {
   return path;
 }
 
+START_TEST(test_fsync_method) {
+  /* each file and directory flushed on its own: the same files result */
+  qwrite_configure(tmpdir, QWRITE_FSYNC, 256);
+  const char *content = "Subject: f\r\n\r\nflushed one by one\r\n";
+  char *path = one_file(content);
+  check_file(path + strlen(tmpdir) + 1, content, strlen(content));
+  g_free(path);
+}
+END_TEST
+
 START_TEST(test_results_and_crash) {
   char *path = one_file("Subject: r\r\n\r\nhello\r\n");
   qmsg *m = NULL;
@@ -871,6 +881,7 @@ static Suite *queue_suite(void) {
   tcase_add_test(tc, test_group_commit);
   tcase_add_test(tc, test_scan);
   tcase_add_test(tc, test_directory_removed);
+  tcase_add_test(tc, test_fsync_method);
   tcase_add_test(tc, test_results_and_crash);
   tcase_add_test(tc, test_two_writers);
   tcase_add_test(tc, test_compact_and_delete);
