@@ -4,9 +4,11 @@
 #   1. end to end relay: smtp-source (20 sessions, 10 KB messages) into
 #      the MTA's SMTP port; the MTA relays every message over SMTP to a
 #      loopback smtp-sink that exits after the last one; messages per
-#      second from the first send to the sink's exit.  Cursus (SMTP in ->
-#      tcp_local out through its job controller and channel jobs) and
-#      Postfix (relayhost) in the same run, and their ratio.
+#      second from the first send to the sink's exit, after a warm-up run
+#      of a fifth as many (steady state: processes started, caches and
+#      Cursus's spare queue files filled).  Cursus (SMTP in -> tcp_local
+#      out through its job controller and channel jobs) and Postfix
+#      (relayhost) in the same run, and their ratio.
 #   2. the job controller's start-up scan of a queue of QUEUE messages;
 #   3. `cursus qm list` on that queue, while the server runs (from the job
 #      controller's cache) and while it is stopped (from the files).
@@ -30,6 +32,7 @@ while getopts n:s:l:q: o; do
     *) sed -n '2,20p' "$0"; exit 2 ;;
   esac
 done
+WARMUP=$((N / 5 > 500 ? N / 5 : 500))
 BUILD=$(cd "${CURSUS_BUILDDIR:-.}" && pwd)
 CURSUS=$BUILD/cursus
 [ -x "$CURSUS" ] || { echo "no cursus in $BUILD (set CURSUS_BUILDDIR)" >&2; exit 1; }
@@ -48,15 +51,16 @@ trap cleanup EXIT
 
 . "$(dirname "$0")/common.sh"
 
-# relay_run NAME MTA_PORT SINK_PORT - send N messages, time until the sink
-# has them all; prints the rate
+# relay_run NAME MTA_PORT SINK_PORT [COUNT] - send COUNT (default N)
+# messages, time until the sink has them all; prints the rate (a warm-up,
+# with COUNT given, prints nothing)
 relay_run() {
-  local name=$1 port=$2 sink=$3
-  smtp-sink -u "$(id -un)" -c -M "$N" "127.0.0.1:$sink" 1024 >"$WORK/$name-sink.log" 2>&1 &
+  local name=$1 port=$2 sink=$3 n=${4:-$N}
+  smtp-sink -u "$(id -un)" -c -M "$n" "127.0.0.1:$sink" 1024 >"$WORK/$name-sink.log" 2>&1 &
   local sink_pid=$!
   wait_port "$sink" || return 1
   local t0; t0=$(now)
-  smtp-source -s "$SESSIONS" -m "$N" -l "$SIZE" -f sender@example.org \
+  smtp-source -s "$SESSIONS" -m "$n" -l "$SIZE" -f sender@example.org \
     -t rcpt@example.com "127.0.0.1:$port" >"$WORK/$name-source.log" 2>&1
   local t1; t1=$(now)
   # the sink exits after N messages (or we give up after 10 minutes)
@@ -64,6 +68,7 @@ relay_run() {
   local t2; t2=$(now)
   kill "$sink_pid" 2>/dev/null
   wait "$sink_pid" 2>/dev/null
+  [ -n "${4:-}" ] && return 0
   python3 -c "
 n=$N; a=$t1-$t0; e=$t2-$t0
 print('%-8s accepted %6.0f msg/s   relayed end to end %6.0f msg/s   (%.1f s)' % ('$name', n/a, n/e, e))
@@ -171,6 +176,7 @@ CPORT=$(free_port)
 setup_cursus "$CPORT" "$SINK"
 cursus_cmd start >/dev/null || { echo "cursus did not start" >&2; cat "$WORK"/cursus-var/log/cursus.log; exit 1; }
 wait_port "$CPORT"
+relay_run cursus "$CPORT" "$SINK" "$WARMUP"
 relay_run cursus "$CPORT" "$SINK"
 left=$(cursus_cmd qm list | tail -1); [ -n "${KEEP_WORK:-}" ] && cursus_cmd qm list
 cursus_cmd stop >/dev/null
@@ -198,6 +204,7 @@ setup_postfix "$PPORT" "$PSINK"
 postfix -c "$WORK/postfix" start-fg >"$WORK/postfix.log" 2>&1 &
 PIDS+=($!)
 wait_port "$PPORT" || { cat "$WORK/postfix.log" >&2; exit 1; }
+relay_run postfix "$PPORT" "$PSINK" "$WARMUP"
 relay_run postfix "$PPORT" "$PSINK"
 postfix -c "$WORK/postfix" stop >/dev/null 2>&1
 python3 -c "

@@ -134,6 +134,21 @@ static module *use_module(config *cfg, const char *name, uint32_t kind,
   return m;
 }
 
+bool config_lookups_local(const config *cfg) {
+  if (cfg == NULL || cfg->mods == NULL)
+    return false;
+  for (guint i = 0; i < cfg->mods->modules->len; i++) {
+    const module *m = cfg->mods->modules->pdata[i];
+    if (!m->used ||
+        !(m->desc->kinds & (CURSUS_KIND_MAPPING | CURSUS_KIND_DIRECTORY)))
+      continue;
+    if (!CURSUS_HAS(m->desc, flags) ||
+        !(m->desc->flags & CURSUS_MODULE_LOCAL_LOOKUPS))
+      return false;
+  }
+  return true;
+}
+
 bool config_channel_slave(const cnf_channel *ch) {
   static const char *const kinds[] = {"master", "slave", "bidirectional", NULL};
   const char *k = cnf_channel_last_of(ch, kinds);

@@ -88,5 +88,9 @@ void *config_extension(const config *cfg, const char *name);
 bool config_channel_slave(const cnf_channel *ch);
 /* config_channel_module - the module serving CH's master side, or NULL */
 module *config_channel_module(const config *cfg, const cnf_channel *ch);
+/* config_lookups_local - every mapping and directory module CFG uses
+ * answers without waiting (CURSUS_MODULE_LOCAL_LOOKUPS): its lookups
+ * may run on an event loop */
+bool config_lookups_local(const config *cfg);
 
 #endif

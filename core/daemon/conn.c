@@ -76,6 +76,7 @@ struct cursus_conn {
   bool zin_fresh;     /* just started: convert input buffered before */
 
   bool suspended;
+  bool input_parked; /* input came while suspended: read event dropped */
   bool resume_posted;
   bool flush_posted;
   bool close_pending;
@@ -235,10 +236,16 @@ static void conn_update_io(cursus_conn *c) {
   if (c->tls_handshaking) {
     ev = gnutls_record_get_direction(c->tls_session) ? EV_WRITE : EV_READ;
   } else {
-    if (iobuf_pending(&c->out) > 0)
+    /* output waiting for a flush already posted needs no write event:
+     * the socket is almost always writable then */
+    if (iobuf_pending(&c->out) > 0 && (c->output_blocked || !c->flush_posted))
       ev |= EV_WRITE;
-    if (!c->suspended && !c->close_pending &&
-        iobuf_pending(&c->out) < OUTPUT_HIGH_WATER)
+    bool room = !c->close_pending && iobuf_pending(&c->out) < OUTPUT_HIGH_WATER;
+    if (room && !c->suspended)
+      ev |= EV_READ;
+    /* a suspended session keeps its read event until input comes (most
+     * resume first): on_io drops it then */
+    else if (room && !c->input_parked && (ev_io_events(c->io) & EV_READ))
       ev |= EV_READ;
   }
   ev_io_set(c->io, ev);
@@ -587,8 +594,14 @@ static void on_io(ev_io *io, unsigned events, void *data) {
   }
   if ((events & EV_WRITE) && !c->closed)
     conn_flush(c);
-  if ((events & (EV_READ | EV_ERROR)) && !c->closed)
+  if ((events & (EV_READ | EV_ERROR)) && !c->closed && c->suspended &&
+      !c->tls_start_pending) {
+    /* input while suspended: stop watching until resumed */
+    c->input_parked = true;
+    conn_update_io(c);
+  } else if ((events & (EV_READ | EV_ERROR)) && !c->closed) {
     on_readable(c);
+  }
   conn_unref(c);
 }
 
@@ -688,7 +701,6 @@ static void c_set_timeout(cursus_conn *c, unsigned ms) {
 
 static void c_suspend(cursus_conn *c) {
   c->suspended = true;
-  conn_update_io(c);
 }
 
 static void resume_posted(void *data) {
@@ -708,6 +720,7 @@ static void c_resume(cursus_conn *c) {
   if (c->closed || !c->suspended)
     return;
   c->suspended = false;
+  c->input_parked = false;
   conn_update_io(c);
   if (!c->resume_posted) {
     c->resume_posted = true;

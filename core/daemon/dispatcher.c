@@ -652,6 +652,12 @@ static bool start_check(service *s, int fd, const char *ip, bool tls) {
   pc->client_port = remote_port(fd);
   access_verdict_init(&pc->v);
   s->checking++;
+  if (config_lookups_local(disp.d->cfg)) {
+    /* the table answers from memory: no hand-off to a host thread */
+    check_work(pc);
+    check_done(pc);
+    return true;
+  }
   if (host_table()->run_blocking(check_work, check_done, pc, &err) !=
       CURSUS_OK) {
     s->checking--;

@@ -171,11 +171,14 @@ static int64_t deferred_until(const dequeue_ctx *dq, const qmsg *q) {
   return t > now_s() ? t : 0;
 }
 
-/* remove_done - the message is settled: its file goes */
-static void remove_done(qmsg *q, jobproto_result *res) {
-  if (unlink(q->path) < 0 && errno != ENOENT) {
+/* remove_done - the message is settled: its file goes (to the spare
+ * files, for a later message) */
+static void remove_done(const dequeue_ctx *dq, qmsg *q, jobproto_result *res) {
+  char *error = NULL;
+  if (qmsg_delete(q, dq->cfg->queue_dir, false, &error) != CURSUS_OK) {
     res->outcome = JOB_ERROR;
-    g_snprintf(res->text, sizeof(res->text), "unlink: %s", g_strerror(errno));
+    g_strlcpy(res->text, error, sizeof(res->text));
+    g_free(error);
     return;
   }
   res->outcome = JOB_DONE;
@@ -191,7 +194,7 @@ static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
      * page cache; only a crash of the system before the next journal
      * commit can bring the file back, and then its mail is delivered a
      * second time, never lost */
-    remove_done(q, res);
+    remove_done(dq, q, res);
     return;
   }
   if (qmsg_sync(q, &error) != CURSUS_OK) {
@@ -216,7 +219,7 @@ static void finish(dequeue_ctx *dq, qmsg *q, const sched_notices *sn,
   if (qenv_pending(q->env) == 0) {
     /* every result is on disk: should the unlink be lost in a crash,
      * the file comes back with nothing left to do and is removed then */
-    remove_done(q, res);
+    remove_done(dq, q, res);
     return;
   }
   unsigned attempts = q->env->attempts + 1;

@@ -219,7 +219,7 @@ int notice_send(const config *cfg, const cnf_channel *ch, qmsg *q,
     for (guint k = 0; k < index->len && rc == CURSUS_OK; k++) {
       unsigned i = g_array_index(index, unsigned, k);
       const qrcpt *r = e->rcpts->pdata[i];
-      rc = qmsg_dsn(q, i, r->dsn | bit, error_r);
+      rc = qmsg_dsn(q, i, r->dsn | bit, true, error_r);
     }
   }
   g_array_free(to_sender, TRUE);

@@ -367,7 +367,7 @@ int qm_delete(qm_ctx *q, int argc, char **argv, bool with_notice) {
         st = notice_send(q->cfg, ch, m, DSN_FAILURE, 0, &error);
     }
     if (st == CURSUS_OK)
-      st = qmsg_delete(m, &error);
+      st = qmsg_delete(m, q->cfg->queue_dir, true, &error);
     if (st != CURSUS_OK) {
       fprintf(stderr, "cursus qm: %s: %s\n", argv[i], error);
       g_free(error);

@@ -7,6 +7,7 @@
 #include "enqueue.h"
 #include "qnotify.h"
 #include "config/config.h"
+#include "filter/fconf.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -116,7 +117,7 @@ static void m_rcpt_result_dsn(cursus_message *m, size_t i,
       (duty == CURSUS_DSN_PASSED &&
        qmsg_dsn(m->q, idx,
                 ((qrcpt *)m->q->env->rcpts->pdata[idx])->dsn | QDSN_SUCCESS,
-                &err) != CURSUS_OK)) {
+                false, &err) != CURSUS_OK)) {
     log_error("%s", err);
     g_free(err);
     return;
@@ -276,6 +277,13 @@ static const char *c_keyword_last(const cursus_channel *c,
 
 static void h_run_request(const char *target) { qnotify_run(target); }
 
+static int h_enqueue_waits(const char *source_channel) {
+  config *cfg = config_current();
+  if (cfg == NULL || source_channel == NULL)
+    return 1;
+  return fconf_chain(cfg, source_channel) != NULL || !config_lookups_local(cfg);
+}
+
 static const cursus_queue_ops table = {
     .size = sizeof(cursus_queue_ops),
     .message_id = m_message_id,
@@ -310,6 +318,7 @@ static const cursus_queue_ops table = {
     .run_request = h_run_request,
     .rcpt_result_dsn = m_rcpt_result_dsn,
     .enqueue_routes = h_enqueue_routes,
+    .enqueue_waits = h_enqueue_waits,
 };
 
 const cursus_queue_ops *hostq_ops(ev_loop *loop) {

@@ -91,6 +91,39 @@ static bool read_at(int fd, void *buf, size_t len, uint64_t offset) {
   return true;
 }
 
+/* ofd_lock - an open-file-description lock of TYPE on byte 0 (WAIT:
+ * until it is granted); these are apart from the flock(2) locks that
+ * serialise appends */
+static int ofd_lock(int fd, short type, bool wait) {
+  struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = 0,
+                     .l_len = 1};
+  for (;;) {
+    int rc = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+    if (rc == 0 || errno != EINTR)
+      return rc;
+  }
+}
+
+int queue_use(int fd, const char *path, char **error_r) {
+  if (ofd_lock(fd, F_RDLCK, true) < 0) {
+    *error_r = g_strdup_printf("%s: lock: %s", path, g_strerror(errno));
+    return CURSUS_TEMPFAIL;
+  }
+  if (!queue_still_named(fd, path)) {
+    *error_r = g_strdup_printf("%s: removed meanwhile", path);
+    return CURSUS_NONE;
+  }
+  return CURSUS_OK;
+}
+
+bool queue_own(int fd) { return ofd_lock(fd, F_WRLCK, false) == 0; }
+
+bool queue_still_named(int fd, const char *path) {
+  struct stat a, b;
+  return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(path, &b) == 0 &&
+         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* load - read preamble, envelope and records of MSG->fd */
 static int load(qmsg *m, char **error_r) {
   char pre[QFILE_PREAMBLE];
@@ -164,12 +197,19 @@ int qmsg_open(const char *path, bool writable, qmsg **msg_r, char **error_r) {
   m->path = g_strdup(path);
   m->fd = fd;
   m->writable = writable;
+  /* in use for as long as it is open: a file is only recycled by whoever
+   * has it alone (see queue_use) */
+  int rc = queue_use(fd, path, error_r);
+  if (rc != CURSUS_OK) {
+    qmsg_close(&m);
+    return rc;
+  }
   if (writable && flock(fd, LOCK_EX) < 0) {
     *error_r = g_strdup_printf("%s: lock: %s", path, g_strerror(errno));
     qmsg_close(&m);
     return CURSUS_TEMPFAIL;
   }
-  int rc = load(m, error_r);
+  rc = load(m, error_r);
   if (writable)
     flock(fd, LOCK_UN);
   if (rc != CURSUS_OK) {
@@ -203,6 +243,9 @@ int qmsg_reload(qmsg *m, char **error_r) {
     }
     close(m->fd);
     m->fd = fd;
+    int rc = queue_use(fd, m->path, error_r);
+    if (rc != CURSUS_OK)
+      return rc;
   }
   return load(m, error_r);
 }
@@ -334,28 +377,62 @@ int qmsg_notice(qmsg *m, unsigned notices, char **error_r) {
   return rc;
 }
 
-int qmsg_dsn(qmsg *m, unsigned index, unsigned bits, char **error_r) {
+int qmsg_dsn(qmsg *m, unsigned index, unsigned bits, bool sync,
+             char **error_r) {
   if (index >= m->env->rcpts->len) {
     *error_r = g_strdup_printf("%s: no recipient %u", m->path, index);
     return CURSUS_PERMFAIL;
   }
   GString *rec = g_string_new(NULL);
   qrec_dsn(rec, index, bits);
-  int rc = append(m, rec, true, error_r);
+  int rc = append(m, rec, sync, error_r);
   g_string_free(rec, TRUE);
   if (rc == CURSUS_OK)
     ((qrcpt *)m->env->rcpts->pdata[index])->dsn = bits;
   return rc;
 }
 
-int qmsg_delete(qmsg *m, char **error_r) {
+/* retire - move M's file among QUEUE_DIR's spare files; false when it
+ * cannot be recycled (another process has it open, it is large, the
+ * spare slots tried are taken) */
+static bool retire(qmsg *m, const char *queue_dir) {
+  struct stat st;
+  if (queue_dir == NULL || !m->writable || fstat(m->fd, &st) < 0 ||
+      st.st_size > QUEUE_SPARE_MAX_SIZE || !queue_own(m->fd) ||
+      !queue_still_named(m->fd, m->path))
+    return false;
+  char *dir = g_build_filename(queue_dir, QUEUE_SPARE_DIR, NULL);
+  bool done = false;
+  for (int tries = 0; tries < 2 && !done; tries++) {
+    char *spare = g_strdup_printf("%s/%04d", dir,
+                                  g_random_int_range(0, QUEUE_SPARES));
+    int rc = renameat2(AT_FDCWD, m->path, AT_FDCWD, spare, RENAME_NOREPLACE);
+    if (rc < 0 && errno == ENOENT && tries == 0) {
+      char *err = NULL;
+      if (!queue_mkdirs(queue_dir, QUEUE_SPARE_DIR, &err))
+        tries = 2;
+      g_free(err);
+    }
+    g_free(spare);
+    done = rc == 0;
+  }
+  g_free(dir);
+  /* never taken for a queue file again, even if a power failure brought
+   * back stale blocks under a new name (the committer checks it) */
+  if (done && pwrite(m->fd, QUEUE_SPARE_MAGIC, QUEUE_SPARE_MAGIC_LEN, 0) < 0) {
+    /* the committer writes it before it takes the file */
+  }
+  return done;
+}
+
+int qmsg_delete(qmsg *m, const char *queue_dir, bool sync, char **error_r) {
   char *dir = g_path_get_dirname(m->path);
   char *err = NULL;
   int rc = CURSUS_OK;
-  if (unlink(m->path) < 0 && errno != ENOENT) {
+  if (!retire(m, queue_dir) && unlink(m->path) < 0 && errno != ENOENT) {
     *error_r = g_strdup_printf("%s: unlink: %s", m->path, g_strerror(errno));
     rc = CURSUS_TEMPFAIL;
-  } else if (!fs_fsync_dir(dir, &err)) {
+  } else if (sync && !fs_fsync_dir(dir, &err)) {
     *error_r = err;
     rc = CURSUS_TEMPFAIL;
   }
@@ -433,7 +510,9 @@ int qmsg_compact(qmsg *m, char **error_r) {
   close(m->fd);
   m->fd = fd;
   fd = -1;
-  rc = load(m, error_r);
+  rc = queue_use(m->fd, m->path, error_r);
+  if (rc == CURSUS_OK)
+    rc = load(m, error_r);
   goto out;
 unlock:
   flock(m->fd, LOCK_UN);

@@ -33,6 +33,16 @@
 #define QUEUE_TMP_DIR ".tmp"
 /* where the job controller sets damaged queue files aside */
 #define QUEUE_DAMAGED_DIR ".damaged"
+/* Spare files: the files of removed messages wait here (in up to
+ * QUEUE_SPARES slots) to be written again as new queue files, so that
+ * the file system allocates and frees no inode and no block per message.
+ * A spare starts with QUEUE_SPARE_MAGIC instead of a preamble.  Files
+ * larger than QUEUE_SPARE_MAX_SIZE are removed instead. */
+#define QUEUE_SPARE_DIR ".spare"
+#define QUEUE_SPARES 4096
+#define QUEUE_SPARE_MAX_SIZE (256 * 1024)
+#define QUEUE_SPARE_MAGIC "cursus-spare\n\n\n\n"
+#define QUEUE_SPARE_MAGIC_LEN 16
 
 /* queue_new_id - a new queue id, unique across the processes of this
  * host, sorting by creation time; OUT gets QUEUE_ID_LEN + 1 bytes */
@@ -56,7 +66,9 @@ typedef struct qmsg {
 } qmsg;
 
 /* qmsg_open - open and read PATH (WRITABLE to record results; a torn
- * last record is then cut off) */
+ * last record is then cut off).  The handle marks the file in use
+ * (queue_use) until qmsg_close: a file is only recycled by a process that
+ * has it alone.  NONE when PATH is gone (or went while it was opened). */
 int qmsg_open(const char *path, bool writable, qmsg **msg_r, char **error_r);
 void qmsg_close(qmsg **msg);
 /* qmsg_reload - re-read the state (after another process changed it) */
@@ -75,10 +87,26 @@ int qmsg_reschedule(qmsg *msg, unsigned attempts, int64_t next_retry,
 int qmsg_hold(qmsg *msg, bool held, char **error_r);
 /* qmsg_notice - delay notices sent so far, durably */
 int qmsg_notice(qmsg *msg, unsigned notices, char **error_r);
-/* qmsg_dsn - notices sent for recipient INDEX (enum qdsn bits), durably */
-int qmsg_dsn(qmsg *msg, unsigned index, unsigned bits, char **error_r);
-/* qmsg_delete - remove the file (delivered or returned), durably */
-int qmsg_delete(qmsg *msg, char **error_r);
+/* queue_still_named - PATH still names the file open as FD (a removed
+ * or recycled file, or one replaced by a compaction, is not) */
+bool queue_still_named(int fd, const char *path);
+/* queue_use - mark the queue file PATH, open as FD, in use for as long as
+ * FD's open file description lives (a shared lock on byte 0, waiting for
+ * whoever recycles it), then check that PATH still names it: CURSUS_OK,
+ * NONE when it went meanwhile, TEMPFAIL */
+int queue_use(int fd, const char *path, char **error_r);
+/* queue_own - FD's file is in use by nobody else (an exclusive lock on
+ * byte 0, not waiting): only then may it be recycled */
+bool queue_own(int fd);
+/* qmsg_dsn - notices sent or owed for recipient INDEX (enum qdsn bits);
+ * durably with SYNC, else like qmsg_result (flushed by qmsg_sync) */
+int qmsg_dsn(qmsg *msg, unsigned index, unsigned bits, bool sync,
+             char **error_r);
+/* qmsg_delete - remove the file (delivered or returned): moved among
+ * QUEUE_DIR's spare files when nobody else has it open and it is small,
+ * else unlinked (also with QUEUE_DIR NULL); with SYNC, durably (its
+ * directory fsynced) */
+int qmsg_delete(qmsg *msg, const char *queue_dir, bool sync, char **error_r);
 /* qmsg_compact - rewrite the file with its records folded into the
  * envelope (done by the holder of the message when records pile up) */
 int qmsg_compact(qmsg *msg, char **error_r);

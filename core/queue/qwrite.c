@@ -9,6 +9,7 @@
 #include "queue.h"
 #include "util/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -289,8 +290,92 @@ static void dir_forget(const char *rel) {
   g_hash_table_remove(dir_fds, rel);
 }
 
+/* ------------------------------------------------------ spare files */
+
+/* Names seen in the spare directory by the last scan, not yet tried, and
+ * when the last flush started (wall clock, us): a spare is only written
+ * again once the mark that retired it is on disk.  Committer thread. */
+static GPtrArray *spares;
+static int64_t spares_scanned_at; /* monotonic us */
+static int64_t last_flush_at;     /* real time us */
+
+static void spares_scan(const char *root) {
+  char *dir = g_build_filename(root, QUEUE_SPARE_DIR, NULL);
+  DIR *d = opendir(dir);
+  g_free(dir);
+  if (d == NULL)
+    return;
+  struct dirent *de;
+  while (spares->len < 512 && (de = readdir(d)) != NULL)
+    if (de->d_name[0] != '.')
+      g_ptr_array_add(spares, g_strdup(de->d_name));
+  closedir(d);
+}
+
+/* spare_ready - the spare open as FD may be written again: it carries
+ * the retirement mark, and the mark was flushed */
+static bool spare_ready(int fd) {
+  char head[QUEUE_SPARE_MAGIC_LEN];
+  struct stat st;
+  if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+      memcmp(head, QUEUE_SPARE_MAGIC, sizeof(head)) != 0) {
+    /* retired by a process that died before marking it */
+    (void)!pwrite(fd, QUEUE_SPARE_MAGIC, QUEUE_SPARE_MAGIC_LEN, 0);
+    return false;
+  }
+  if (fstat(fd, &st) < 0)
+    return false;
+  int64_t marked = (int64_t)st.st_mtim.tv_sec * G_USEC_PER_SEC +
+                   st.st_mtim.tv_nsec / 1000;
+  /* a margin for the file system's coarse clock */
+  return marked + 20000 < last_flush_at;
+}
+
+/* spare_claim - an open spare file this thread holds alone (its path in
+ * *PATH_R), or -1 when none is ready */
+static int spare_claim(const char *root, char **path_r) {
+  if (spares == NULL)
+    spares = g_ptr_array_new_with_free_func(g_free);
+  if (spares->len == 0) {
+    int64_t now = g_get_monotonic_time();
+    if (now - spares_scanned_at < 100000)
+      return -1; /* at most ten scans a second while there are none */
+    spares_scanned_at = now;
+    spares_scan(root);
+  }
+  while (spares->len > 0) {
+    char *name = g_ptr_array_steal_index_fast(spares, spares->len - 1);
+    char *path = g_build_filename(root, QUEUE_SPARE_DIR, name, NULL);
+    g_free(name);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && queue_own(fd) && queue_still_named(fd, path) &&
+        spare_ready(fd)) {
+      *path_r = path;
+      return fd;
+    }
+    if (fd >= 0)
+      close(fd);
+    g_free(path);
+  }
+  return -1;
+}
+
+/* new_file - a file to write copy C in: a spare (with the syncfs method,
+ * whose flush also covers the spare's mark) or a new one */
+static int new_file(const char *root, qcopy *c, qwrite_sync method) {
+  if (method == QWRITE_SYNCFS) {
+    int fd = spare_claim(root, &c->tmp_path);
+    if (fd >= 0) {
+      c->spare = true;
+      return fd;
+    }
+  }
+  return tmp_create(root, &c->tmp_path);
+}
+
 /* write_copy - the file of copy C (I-th of JOB) on disk, unnamed */
-static bool write_copy(const char *root, qwrite_job *job, qcopy *c, guint i) {
+static bool write_copy(const char *root, qwrite_job *job, qcopy *c, guint i,
+                       qwrite_sync method) {
   qbody *b = job->body;
   char pre[QFILE_PREAMBLE];
   qfile_preamble(pre, b->size, c->envelope->len);
@@ -301,28 +386,31 @@ static bool write_copy(const char *root, qwrite_job *job, qcopy *c, guint i) {
     return write_at(c->fd, c->envelope->str, c->envelope->len, env_off) &&
            write_at(c->fd, pre, sizeof(pre), 0);
   }
-  c->fd = tmp_create(root, &c->tmp_path);
+  c->fd = new_file(root, c, method);
   if (c->fd < 0)
     return false;
+  size_t want = sizeof(pre) + b->size + c->envelope->len;
+  bool ok;
   if (b->fd < 0) {
     struct iovec iov[3] = {{pre, sizeof(pre)},
                            {b->mem, b->mem_len},
                            {c->envelope->str, c->envelope->len}};
-    size_t want = sizeof(pre) + b->mem_len + c->envelope->len;
-    ssize_t n = writev(c->fd, iov, 3);
-    if (n == (ssize_t)want)
-      return true;
+    ssize_t n = pwritev(c->fd, iov, 3, 0);
     if (n < 0)
       return false;
     /* a short write: finish piece by piece */
-    return write_at(c->fd, pre, sizeof(pre), 0) &&
-           write_at(c->fd, b->mem, b->mem_len, QFILE_PREAMBLE) &&
-           write_at(c->fd, c->envelope->str, c->envelope->len, env_off);
-  }
-  return write_at(c->fd, pre, sizeof(pre), 0) &&
+    ok = n == (ssize_t)want ||
+         (write_at(c->fd, pre, sizeof(pre), 0) &&
+          write_at(c->fd, b->mem, b->mem_len, QFILE_PREAMBLE) &&
+          write_at(c->fd, c->envelope->str, c->envelope->len, env_off));
+  } else {
+    ok = write_at(c->fd, pre, sizeof(pre), 0) &&
          queue_copy_range(b->fd, QFILE_PREAMBLE, c->fd, QFILE_PREAMBLE,
                           b->size) &&
          write_at(c->fd, c->envelope->str, c->envelope->len, env_off);
+  }
+  /* a spare may have been longer */
+  return ok && (!c->spare || ftruncate(c->fd, (off_t)want) == 0);
 }
 
 /* link_copy - give copy C its name in its channel directory */
@@ -431,8 +519,10 @@ static void commit_syncfs(GPtrArray *jobs, const char *root, uint64_t *files,
   if (*files == 0)
     return;
   (*flushes)++;
+  int64_t started = g_get_real_time();
   int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0 && syncfs(fd) == 0) {
+    last_flush_at = started;
     close(fd);
     return;
   }
@@ -494,7 +584,7 @@ static void commit_batch(GPtrArray *jobs, const char *root, qwrite_sync method) 
     qwrite_job *job = jobs->pdata[j];
     job->status = CURSUS_OK;
     for (guint i = 0; i < job->copies->len && job->status == CURSUS_OK; i++)
-      if (!write_copy(root, job, job->copies->pdata[i], i))
+      if (!write_copy(root, job, job->copies->pdata[i], i, method))
         job_fail(job, "cannot write a queue file in %s: %s", root,
                  g_strerror(errno));
   }

@@ -61,7 +61,9 @@ typedef struct qcopy {
                      controller */
   /* used by the committer */
   int fd;
-  char *tmp_path; /* named temporary file (no O_TMPFILE), or NULL */
+  char *tmp_path; /* named file renamed into place (a spare file, or a
+                     temporary one without O_TMPFILE), or NULL */
+  bool spare;     /* written in a recycled spare file */
   bool linked;
 } qcopy;
 

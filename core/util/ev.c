@@ -1,6 +1,11 @@
 /*
  * ev.c - epoll event loop with a timer heap, signalfd and a posted-work
  * queue woken by eventfd
+ *
+ * Work posted from the loop's own thread needs no wake-up: it runs at the
+ * end of the current round (or the next round waits for nothing).  Work
+ * posted from other threads writes the eventfd once until the loop has
+ * read it, however many posts come meanwhile.
  */
 #include "build-config.h"
 #include "ev.h"
@@ -58,6 +63,9 @@ struct ev_loop {
   GPtrArray *dead; /* ev_io freed during dispatch */
   GMutex post_lock;
   GArray *posted; /* of struct posted */
+  GArray *spare;  /* the drained array, for reuse */
+  bool wake_pending; /* the eventfd is written and not yet read */
+  gpointer owner;    /* the GThread running the loop, or NULL */
   GArray *sigwatches;
   ev_io *wake_io;
   ev_io *sig_io;
@@ -233,32 +241,65 @@ void ev_io_free(ev_io **iop) {
 
 /* ---------------------------------------------------------- posting */
 
-static void on_wake(ev_io *io, unsigned events, void *data) {
-  ev_loop *loop = data;
-  uint64_t n;
-  GArray *work;
-
-  if (read(loop->wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-    log_warning("eventfd read: %s", g_strerror(errno));
+/* run_posted - the work posted until now (not what it posts itself) */
+static void run_posted(ev_loop *loop) {
   g_mutex_lock(&loop->post_lock);
-  work = loop->posted;
-  loop->posted = g_array_new(FALSE, FALSE, sizeof(struct posted));
+  GArray *work = loop->posted;
+  if (work->len == 0) {
+    g_mutex_unlock(&loop->post_lock);
+    return;
+  }
+  loop->posted = loop->spare != NULL
+                     ? loop->spare
+                     : g_array_new(FALSE, FALSE, sizeof(struct posted));
+  loop->spare = NULL;
   g_mutex_unlock(&loop->post_lock);
   for (guint i = 0; i < work->len; i++) {
     struct posted *p = &g_array_index(work, struct posted, i);
     p->fn(p->data);
   }
-  g_array_free(work, TRUE);
+  g_array_set_size(work, 0);
+  g_mutex_lock(&loop->post_lock);
+  if (loop->spare == NULL)
+    loop->spare = work;
+  else
+    g_array_free(work, TRUE);
+  g_mutex_unlock(&loop->post_lock);
+}
+
+static bool have_posted(ev_loop *loop) {
+  g_mutex_lock(&loop->post_lock);
+  bool have = loop->posted->len > 0;
+  g_mutex_unlock(&loop->post_lock);
+  return have;
+}
+
+static void on_wake(ev_io *io, unsigned events, void *data) {
+  ev_loop *loop = data;
+  uint64_t n;
+
+  if (read(loop->wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+    log_warning("eventfd read: %s", g_strerror(errno));
+  g_mutex_lock(&loop->post_lock);
+  loop->wake_pending = false;
+  g_mutex_unlock(&loop->post_lock);
+  run_posted(loop);
 }
 
 void ev_post(ev_loop *loop, ev_func *fn, void *data) {
   struct posted p = {fn, data};
   uint64_t one = 1;
+  bool wake = false;
 
   g_mutex_lock(&loop->post_lock);
   g_array_append_val(loop->posted, p);
+  if (g_atomic_pointer_get(&loop->owner) != (gpointer)g_thread_self() &&
+      !loop->wake_pending) {
+    loop->wake_pending = true;
+    wake = true;
+  }
   g_mutex_unlock(&loop->post_lock);
-  if (write(loop->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+  if (wake && write(loop->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
     log_warning("eventfd write: %s", g_strerror(errno));
 }
 
@@ -333,6 +374,8 @@ void ev_loop_free(ev_loop **loopp) {
   g_ptr_array_free(loop->heap, TRUE);
   g_ptr_array_free(loop->dead, TRUE);
   g_array_free(loop->posted, TRUE);
+  if (loop->spare != NULL)
+    g_array_free(loop->spare, TRUE);
   g_array_free(loop->sigwatches, TRUE);
   g_mutex_clear(&loop->post_lock);
   close(loop->epfd);
@@ -344,8 +387,9 @@ void ev_loop_free(ev_loop **loopp) {
 
 void ev_loop_run_once(ev_loop *loop, int timeout_ms) {
   struct epoll_event events[256];
+  g_atomic_pointer_set(&loop->owner, g_thread_self());
   int n = epoll_wait(loop->epfd, events, G_N_ELEMENTS(events),
-                     next_timeout(loop, timeout_ms));
+                     have_posted(loop) ? 0 : next_timeout(loop, timeout_ms));
 
   if (n < 0 && errno != EINTR)
     log_panic("epoll_wait: %s", g_strerror(errno));
@@ -364,6 +408,7 @@ void ev_loop_run_once(ev_loop *loop, int timeout_ms) {
     io->cb(io, ev, io->data);
   }
   run_timers(loop);
+  run_posted(loop);
   g_ptr_array_set_size(loop->dead, 0);
 }
 

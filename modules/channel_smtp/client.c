@@ -484,11 +484,15 @@ bool client_send_data(client_conn *c, int fd, uint64_t offset, uint64_t len,
       g_string_free(out, TRUE);
       return false;
     }
-    for (ssize_t i = 0; i < n; i++) {
-      if (bol && in[i] == '.')
+    /* line by line: a dot starting a line is doubled (RFC 5321 4.5.2) */
+    for (const char *p = in, *end = in + n; p < end;) {
+      if (bol && *p == '.')
         g_string_append_c(out, '.');
-      g_string_append_c(out, in[i]);
-      bol = in[i] == '\n';
+      const char *nl = memchr(p, '\n', (size_t)(end - p));
+      const char *stop = nl != NULL ? nl + 1 : end;
+      g_string_append_len(out, p, stop - p);
+      bol = nl != NULL;
+      p = stop;
     }
     last = in[n - 1];
     done += (uint64_t)n;

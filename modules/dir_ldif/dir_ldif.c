@@ -750,5 +750,6 @@ CURSUS_MODULE(.name = "dir_ldif", .version = PACKAGE_VERSION,
               .vendor = "Cursus", .license = "GPL-3.0-or-later",
               .description = "embedded directory read from an LDIF file",
               .kinds = CURSUS_KIND_DIRECTORY, .processes = CURSUS_PROC_ANY,
+              .flags = CURSUS_MODULE_LOCAL_LOOKUPS,
               .settings = ldif_settings, .init = ldif_init,
               .directory = &ldif_ops);

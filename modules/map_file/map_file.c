@@ -205,5 +205,6 @@ static const cursus_mapping_ops mf_ops = {
 CURSUS_MODULE(.name = "map_file", .version = PACKAGE_VERSION, .vendor = "Cursus",
               .license = "GPL-3.0-or-later",
               .description = "mapping tables and databases in text files",
-              .kinds = CURSUS_KIND_MAPPING, .init = mf_init,
+              .kinds = CURSUS_KIND_MAPPING, .flags = CURSUS_MODULE_LOCAL_LOOKUPS,
+              .init = mf_init,
               .mapping = &mf_ops);

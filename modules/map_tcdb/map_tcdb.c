@@ -117,5 +117,6 @@ CURSUS_MODULE(.name = "map_tcdb", .version = PACKAGE_VERSION, .vendor = "Cursus"
               .license = "GPL-3.0-or-later",
               .description = "mapping tables and databases in Tokyo Cabinet "
                              "files",
-              .kinds = CURSUS_KIND_MAPPING, .settings = mt_settings,
+              .kinds = CURSUS_KIND_MAPPING, .flags = CURSUS_MODULE_LOCAL_LOOKUPS,
+              .settings = mt_settings,
               .init = mt_init, .mapping = &mt_ops);

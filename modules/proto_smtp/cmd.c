@@ -81,7 +81,8 @@ void smtp_greet(smtp_session *s) {
   g->want_name = want_name;
   g->ip = g_strdup(s->info->remote_ip);
   g->channel = g_strdup(s->channel);
-  if (!smtp_run(s, greet_work, greet_done, g)) {
+  /* a reverse-DNS lookup waits; switch_channel alone is a queue lookup */
+  if (!(want_name ? smtp_run : smtp_lookup)(s, greet_work, greet_done, g)) {
     g_free(g->ip);
     g_free(g->channel);
     g_free(g);
@@ -388,7 +389,7 @@ static void mail_enqueue(smtp_session *s, mail_job *j) {
       .per_recipient = s->lmtp,
       .client_name = s->client_name,
   };
-  if (!smtp_run(s, mail_work, mail_done, j)) {
+  if (!smtp_lookup(s, mail_work, mail_done, j)) {
     smtp_mail_clear(&j->m);
     g_free(j->connection);
     g_free(j->protocol);
@@ -484,7 +485,7 @@ static void cmd_rcpt(smtp_session *s, const smtp_cmd *c) {
     return;
   }
   j->s = s;
-  if (!smtp_run(s, rcpt_work, rcpt_done, j)) {
+  if (!smtp_lookup(s, rcpt_work, rcpt_done, j)) {
     smtp_rcpt_clear(&j->r);
     g_free(j);
     smtp_reply(s, 451, "4.3.0 Temporary failure, try again later");

@@ -288,6 +288,21 @@ size_t smtp_data_bytes(smtp_session *s, const char *data, size_t len) {
     return 0;
   size_t pos = 0;
   while (pos < len) {
+    /* most lines are plain: CRLF-ended, short enough, no leading dot;
+     * a run of them is written in one piece */
+    size_t run = pos;
+    while (s->bol && run < len && data[run] != '.') {
+      const char *end = memchr(data + run, '\n', len - run);
+      size_t n = end != NULL ? (size_t)(end - (data + run)) + 1 : 0;
+      if (n < 2 || data[run + n - 2] != '\r' || n - 2 > LINE_MAX_TEXT)
+        break;
+      run += n;
+    }
+    if (run > pos) {
+      write_content(s, data + pos, run - pos);
+      pos = run;
+      continue;
+    }
     if (s->bol) {
       if (data[pos] == '.') {
         if (len - pos < 3)

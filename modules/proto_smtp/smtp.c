@@ -109,6 +109,15 @@ bool smtp_run(smtp_session *s, void (*work)(void *), void (*done)(void *),
   return true;
 }
 
+bool smtp_lookup(smtp_session *s, void (*work)(void *), void (*done)(void *),
+                 void *data) {
+  if (!s->pol.lookups_inline)
+    return smtp_run(s, work, done, data);
+  work(data);
+  done(data);
+  return true;
+}
+
 void smtp_resume(smtp_session *s) {
   if (!s->gone && s->wait == WAIT_NONE)
     smtp_host->conn->resume(s->conn);
@@ -139,7 +148,39 @@ static unsigned kw_uint(const cursus_channel *ch, const char *name,
   return n > G_MAXUINT ? G_MAXUINT : (unsigned)n;
 }
 
+/* The policy of each source channel met, read once: a worker runs one
+ * configuration for its whole life. */
+static GHashTable *policies; /* channel name -> smtp_policy* */
+static GMutex policies_lock;
+
+static void read_policy(smtp_policy *p, const char *name);
+
 void smtp_set_channel(smtp_session *s, const char *name) {
+  g_free(s->channel);
+  s->channel = g_strdup(name);
+  g_mutex_lock(&policies_lock);
+  if (policies == NULL)
+    policies = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  smtp_policy *known = g_hash_table_lookup(policies, name);
+  if (known == NULL) {
+    known = g_new0(smtp_policy, 1);
+    read_policy(known, name);
+    g_hash_table_insert(policies, g_strdup(name), known);
+  }
+  s->pol = *known;
+  g_mutex_unlock(&policies_lock);
+}
+
+static void forget_policies(void) {
+  g_mutex_lock(&policies_lock);
+  if (policies != NULL)
+    g_hash_table_destroy(policies);
+  policies = NULL;
+  g_mutex_unlock(&policies_lock);
+}
+
+/* read_policy - the keywords of source channel NAME that shape a session */
+static void read_policy(smtp_policy *p, const char *name) {
   static const char *const sasl[] = {"nosasl", "nosaslserver", "maysaslserver",
                                      "mustsaslserver", NULL};
   static const char *const tls[] = {"notls",         "notlsserver",
@@ -160,10 +201,9 @@ void smtp_set_channel(smtp_session *s, const char *name) {
                                       NULL};
   static const char *const rfor[] = {"receivedfor", "noreceivedfor", NULL};
   static const char *const rfrom[] = {"receivedfrom", "noreceivedfrom", NULL};
-  g_free(s->channel);
-  s->channel = g_strdup(name);
   const cursus_channel *ch = find_channel(name);
-  smtp_policy *p = &s->pol;
+  p->lookups_inline = CURSUS_HAS(smtp_host->queue, enqueue_waits) &&
+                      smtp_host->queue->enqueue_waits(name) == 0;
   const char *v = last_of(ch, sasl);
   p->sasl = is(v, "mustsaslserver") ? POLICY_MUST
             : is(v, "maysaslserver") ? POLICY_MAY
@@ -464,6 +504,8 @@ static const cursus_protocol_ops smtp_protocol = {
     .refusal_style = CURSUS_REFUSE_SMTP,
 };
 
+static void smtp_fini(cursus_module_ctx *ctx) { forget_policies(); }
+
 CURSUS_MODULE(.name = "proto_smtp", .version = PACKAGE_VERSION,
               .vendor = "Cursus", .license = "GPL-3.0-or-later",
               .description = "SMTP, submission, SMTPS and LMTP servers",
@@ -471,4 +513,4 @@ CURSUS_MODULE(.name = "proto_smtp", .version = PACKAGE_VERSION,
               .processes = CURSUS_PROC_WORKER | CURSUS_PROC_TOOL |
                            CURSUS_PROC_DISPATCHER,
               .keywords = smtp_keywords, .settings = smtp_settings_decl,
-              .init = smtp_init, .protocol = &smtp_protocol);
+              .init = smtp_init, .fini = smtp_fini, .protocol = &smtp_protocol);

@@ -43,6 +43,9 @@ enum { IDENT_NUMERIC, IDENT_NONE, IDENT_LIMITED, IDENT_SYMBOLIC };
 
 /* What the source channel's keywords say about a session. */
 typedef struct smtp_policy {
+  /* the queue's address lookups never wait (host->queue->enqueue_waits):
+   * MAIL and RCPT are resolved on the loop */
+  bool lookups_inline;
   int sasl, tls;
   bool chunking;
   bool msexchange;
@@ -136,6 +139,11 @@ void smtp_close(smtp_session *s, const char *text);
  * suspended in between; false when the thread pool refused */
 bool smtp_run(smtp_session *s, void (*work)(void *), void (*done)(void *),
               void *data);
+/* smtp_lookup - WORK(DATA), then DONE(DATA), for the queue's address
+ * lookups: at once when they never wait (pol.lookups_inline), else as
+ * smtp_run does; false when the thread pool refused */
+bool smtp_lookup(smtp_session *s, void (*work)(void *), void (*done)(void *),
+                 void *data);
 /* smtp_resume - the command finished: take input again */
 void smtp_resume(smtp_session *s);
 /* smtp_set_channel - make NAME the source channel and read its policy */

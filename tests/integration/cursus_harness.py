@@ -17,6 +17,7 @@ otherwise the current directory is used.
 import glob
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -28,6 +29,15 @@ BUILDDIR = os.path.abspath(os.environ.get("CURSUS_BUILDDIR", os.getcwd()))
 SRCDIR = os.path.abspath(os.environ.get(
     "CURSUS_SRCDIR", os.path.join(os.path.dirname(__file__), "..", "..")))
 CURSUS = os.path.join(BUILDDIR, "cursus")
+
+
+def abi_version():
+    """The module ABI of the SDK headers, "MAJOR.MINOR"."""
+    with open(os.path.join(SRCDIR, "sdk", "include", "cursus", "common.h")) as f:
+        text = f.read()
+    major = re.search(r"#define CURSUS_ABI_MAJOR (\d+)", text).group(1)
+    minor = re.search(r"#define CURSUS_ABI_MINOR (\d+)", text).group(1)
+    return "%s.%s" % (major, minor)
 
 
 def module_path(extra=()):

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+import cursus_harness
 from cursus_harness import BUILDDIR, SRCDIR, module_path, run_cursus
 
 
@@ -66,7 +67,7 @@ def test_example_builds_out_of_tree_and_is_listed(sdk, tmp_path):
                    env={"CURSUS_MODULE_PATH": str(work)})
     assert p.returncode == 0
     line = [l for l in p.stdout.splitlines() if l.startswith("channel_drop")][0]
-    assert line.split()[:4] == ["channel_drop", "1.0.0", "1.0", "channel"]
+    assert line.split()[:4] == ["channel_drop", "1.0.0", cursus_harness.abi_version(), "channel"]
     assert "MIT" in line and "Example Mail Integrations" in line
     assert "dropdir <path>" in p.stdout
     assert "Refused" not in p.stdout

@@ -330,6 +330,16 @@ typedef struct cursus_queue_ops {
                         const struct cursus_resolution *res,
                         const char **error_r);
   /* --- members added after ABI 1.0 go here --- */
+  /* Whether enqueue_start, enqueue_rcpt and switch_channel may wait for
+   * sessions whose source channel is SOURCE_CHANNEL: non-zero when the
+   * configuration uses a mapping or directory module without
+   * CURSUS_MODULE_LOCAL_LOOKUPS (module.h), or names content filters for
+   * that channel (they talk to other processes).  Zero means they answer
+   * from memory and local files: a protocol module may then call them on
+   * its loop thread instead of through host->run_blocking.  The answer
+   * holds for the configuration the process runs.  Appeared in ABI 1.1
+   * (check with CURSUS_HAS; without it, assume they wait). */
+  int (*enqueue_waits)(const char *source_channel);
 } cursus_queue_ops;
 
 /* The master side of a channel. */

@@ -34,9 +34,12 @@ extern "C" {
  * a major bump is any incompatible change.  1.0 is the first stable ABI:
  * from it on, CI compares these headers against a stored baseline
  * (sdk/abi/baseline.abi) and fails on any change but members appended.
+ *
+ * 1.1 appended struct cursus_module.flags (CURSUS_MODULE_LOCAL_LOOKUPS)
+ * and cursus_queue_ops.enqueue_waits.
  */
 #define CURSUS_ABI_MAJOR 1
-#define CURSUS_ABI_MINOR 0
+#define CURSUS_ABI_MINOR 1
 
 /* True when the compile-time SDK is at least MAJOR.MINOR. */
 #define CURSUS_ABI_AT_LEAST(major, minor)                                      \

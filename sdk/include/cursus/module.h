@@ -110,6 +110,21 @@ typedef struct cursus_keyword {
   const char *help; /* one line for `cursus modules -v` and the docs */
 } cursus_keyword;
 
+/* Properties a module declares in its descriptor's `flags`. */
+enum cursus_module_flags {
+  /*
+   * The module's mapping and directory ops answer from memory or from
+   * local files: they never wait for the network, for another process,
+   * or for a lock held across such a wait.  When every mapping and
+   * directory module the configuration uses says so (and the source
+   * channel has no content filters), host->queue->enqueue_waits answers
+   * 0 and protocol modules call the address lookups on their event loop
+   * instead of handing them to a host thread.  Declare it only when it
+   * holds for every spec the module accepts.  Appeared in ABI 1.1.
+   */
+  CURSUS_MODULE_LOCAL_LOOKUPS = 1u << 0,
+};
+
 /* The descriptor.  Fill it with CURSUS_MODULE().  (No typedef: the name
  * cursus_module is the exported symbol.) */
 struct cursus_module {
@@ -159,6 +174,10 @@ struct cursus_module {
   const struct cursus_auth_ops *auth;
   const struct cursus_filter_ops *filter;
   /* --- members added after ABI 1.0 go here, and only here --- */
+  /* Bitwise OR of enum cursus_module_flags.  Appeared in ABI 1.1: read
+   * it with CURSUS_HAS (a module built for 1.0 has no room for it, and
+   * its flags are taken as 0). */
+  uint32_t flags;
 };
 
 /* Declares the module's descriptor with the ABI fields filled in. */
