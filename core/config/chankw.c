@@ -177,8 +177,8 @@ const cursus_keyword core_channel_keywords[] = {
     STRS("contentfilter", "content filters ([contentfilter NAME] of cursus.conf) "
                           "for mail from this channel, in order"),
     FLAG("nocontentfilter", "no content filters for mail from this channel"),
-    FLAG("holdexquota", "hold over-quota messages and retry (accepted for compatibility; no effect)"),
-    FLAG("noexquota", "return over-quota messages at once (accepted for compatibility; no effect)"),
+    FLAG("holdexquota", "hold over-quota messages for retry during the store's grace period (the default)"),
+    FLAG("noexquota", "return over-quota messages at once, without a grace period"),
 
     /* logging */
     FLAG("logging", "write this channel's events to the message log"),

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Longest Subject: shown by top. */
 #define TOP_SUBJECT_MAX 72
@@ -47,32 +48,58 @@ static bool log_mentions(const char *line, const char *name, bool bare_id) {
   return false;
 }
 
-/* print_log - the message log lines about NAME; how many */
+/* print_file - the lines of one message log file about NAME; how many
+ * (zlib reads plain and gzip-compressed files alike) */
+static unsigned print_file(const char *path, const char *name) {
+  gzFile f = gzopen(path, "rb");
+  if (f == NULL) {
+    if (errno != ENOENT)
+      fprintf(stderr, "cursus qm: %s: %s\n", path, g_strerror(errno));
+    return 0;
+  }
+  bool bare_id = strchr(name, '.') == NULL;
+  unsigned n = 0;
+  char line[16384];
+  bool start = true; /* LINE begins a log line (longer ones come in parts) */
+  while (gzgets(f, line, sizeof(line)) != NULL) {
+    bool whole = strchr(line, '\n') != NULL;
+    if (start && log_mentions(line, name, bare_id)) {
+      if (n++ == 0)
+        printf("Message log (%s):\n", path);
+      printf("  %s%s", line, whole ? "" : "...\n");
+    }
+    start = whole;
+  }
+  gzclose(f);
+  return n;
+}
+
+/* print_log - the message log lines about NAME, the rotated files first
+ * (FILE.N or FILE.N.gz, oldest first, as logrotate numbers them); how
+ * many */
 static unsigned print_log(qm_ctx *q, const char *name) {
   const char *file = conf_get(q->cfg->conf, "log", "mail_log");
   if (file == NULL || *file == '\0')
     return 0;
   char *path = g_path_is_absolute(file) ? g_strdup(file)
                                         : g_build_filename(q->cfg->log_dir, file, NULL);
-  FILE *f = fopen(path, "r");
-  if (f == NULL) {
-    if (errno != ENOENT)
-      fprintf(stderr, "cursus qm: %s: %s\n", path, g_strerror(errno));
-    g_free(path);
-    return 0;
+  GPtrArray *older = g_ptr_array_new_with_free_func(g_free);
+  for (unsigned k = 1; k < 1000; k++) {
+    char *plain = g_strdup_printf("%s.%u", path, k);
+    char *gz = g_strdup_printf("%s.gz", plain);
+    char *found = access(plain, F_OK) == 0 ? plain : access(gz, F_OK) == 0 ? gz : NULL;
+    if (found != NULL)
+      g_ptr_array_add(older, g_strdup(found));
+    g_free(plain);
+    g_free(gz);
+    if (found == NULL)
+      break;
   }
-  bool bare_id = strchr(name, '.') == NULL;
   unsigned n = 0;
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0)
-    if (log_mentions(line, name, bare_id)) {
-      if (n++ == 0)
-        printf("Message log (%s):\n", path);
-      printf("  %s", line);
-    }
-  free(line);
-  fclose(f);
+  for (guint i = older->len; i > 0; i--)
+    n += print_file(older->pdata[i - 1], name);
+  n += print_file(path, name);
+  g_ptr_array_free(older, TRUE);
   g_free(path);
   return n;
 }

@@ -12,8 +12,9 @@
  *
  * Quota: a recipient over quota is held (4.2.2, retried on the channel's
  * backoff) while they have been over for less than `[store] quota_grace`,
- * then the message is returned (5.2.2); a message larger than the whole
- * quota is returned at once.  A channel with the `guaranteed` keyword
+ * then the message is returned (5.2.2); with `noexquota` (the last of it
+ * and `holdexquota`) it is returned at once; a message larger than the
+ * whole quota is returned at once.  A channel with the `guaranteed` keyword
  * delivers whatever the quota says.  After each delivery the recipient's
  * usage is checked against the warning threshold (host->store->
  * quota_notify).
@@ -32,6 +33,7 @@ static cursus_module_ctx *mctx;
 
 typedef struct chan {
   bool guaranteed;
+  bool noexquota; /* over quota: returned at once, no grace period */
   char subaddress_sep;
 } chan;
 
@@ -57,6 +59,9 @@ static int cs_open(cursus_module_ctx *ctx, const cursus_channel *ch,
                    void **data_r, const char **error_r) {
   chan *c = g_new0(chan, 1);
   c->guaranteed = host->queue->channel_keyword_count(ch, "guaranteed") >= 0;
+  static const char *const exquota[] = {"holdexquota", "noexquota", NULL};
+  const char *ex = host->queue->channel_keyword_last(ch, exquota);
+  c->noexquota = ex != NULL && strcmp(ex, "noexquota") == 0;
   const char *sep = host->setting(ctx, "subaddress_separator");
   c->subaddress_sep = sep != NULL && *sep != '\0' ? sep[0] : '+';
   *data_r = c;
@@ -131,8 +136,9 @@ static void open_user(rcpt *r) {
                                r->user, error != NULL ? error : "try later"));
 }
 
-/* over_quota - hold during the grace period, then return */
-static void over_quota(rcpt *r, uint64_t size) {
+/* over_quota - hold during the grace period (holdexquota, the default),
+ * then return; at once with noexquota */
+static void over_quota(const chan *c, rcpt *r, uint64_t size) {
   const cursus_store_ops *ops = host->store->ops;
   cursus_store_policy pol = {.size = sizeof(pol)};
   cursus_store_quota q = {.size = sizeof(q)};
@@ -149,7 +155,7 @@ static void over_quota(rcpt *r, uint64_t size) {
   }
   int64_t now = g_get_real_time() / G_USEC_PER_SEC;
   int64_t since = q.over_since != 0 ? q.over_since : now;
-  if (now - since < pol.grace)
+  if (!c->noexquota && now - since < pol.grace)
     set_result(r, CURSUS_TEMPFAIL, "4.2.2",
                g_strdup_printf("mailbox of %s is full; held for retry "
                                "(over quota for %" G_GINT64_FORMAT " s of a "
@@ -160,8 +166,8 @@ static void over_quota(rcpt *r, uint64_t size) {
                g_strdup_printf("mailbox of %s is full", r->user));
 }
 
-static void map_result(rcpt *r, const cursus_store_append_result *res,
-                       uint64_t size) {
+static void map_result(const chan *c, rcpt *r,
+                       const cursus_store_append_result *res, uint64_t size) {
   const char *error;
   if (res->status == CURSUS_OK) {
     set_result(r, CURSUS_OK, "2.0.0",
@@ -175,7 +181,7 @@ static void map_result(rcpt *r, const cursus_store_append_result *res,
   }
   switch (res->error) {
   case CURSUS_STORE_E_OVERQUOTA:
-    over_quota(r, size);
+    over_quota(c, r, size);
     break;
   case CURSUS_STORE_E_NOTFOUND:
     set_result(r, CURSUS_PERMFAIL, "5.1.1",
@@ -291,7 +297,7 @@ static int cs_deliver(void *data, cursus_message *msg, const char **error_r) {
                    g_strdup_printf("cannot store the message: %s",
                                    error != NULL ? error : "store failure"));
       } else {
-        map_result(&rs[i], &res[k], total);
+        map_result(c, &rs[i], &res[k], total);
       }
       k++;
     }

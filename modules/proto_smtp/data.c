@@ -15,9 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Longest text line allowed by RFC 5321 4.5.3.1.6, without CRLF. */
-#define LINE_MAX_TEXT 998
-
 /* ------------------------------------------------------------ Received */
 
 /* rfc5322_date - "Sat, 28 Nov 2026 20:00:00 +0100" in the C locale */
@@ -181,76 +178,23 @@ static void finish_message(smtp_session *s) {
 
 /* -------------------------------------------------------------- DATA */
 
+static void scan_write(void *ctx, const char *data, size_t len) {
+  write_content(ctx, data, len);
+}
+
 void smtp_data_start(smtp_session *s) {
   char *received = received_field(s);
   write_content(s, received, strlen(received));
   g_free(received);
   s->mode = MODE_DATA;
-  s->bol = true;
-  s->after_cr = false;
-  s->bare_lf = false;
-  s->long_line = false;
-  s->line_len = 0;
+  s->scan.longlines = s->pol.longlines;
+  s->scan.bare_lf_ok = s->pol.bare_lf_ok;
+  s->scan.write = scan_write;
+  s->scan.ctx = s;
+  dotscan_start(&s->scan);
   smtp_host->conn->set_input_mode(s->conn, CURSUS_INPUT_BYTES);
   smtp_host->conn->set_timeout(s->conn, smtp_cfg.data_timeout_ms);
   smtp_reply(s, 354, "End data with <CR><LF>.<CR><LF>");
-}
-
-/* emit_line_part - content of the current line from DATA, applying the
- * long-line policy */
-static void emit_part(smtp_session *s, const char *data, size_t len) {
-  while (len > 0) {
-    if (s->line_len + len <= LINE_MAX_TEXT ||
-        s->pol.longlines == LONG_ACCEPT) {
-      write_content(s, data, len);
-      s->line_len += len;
-      return;
-    }
-    size_t room = s->line_len < LINE_MAX_TEXT ? LINE_MAX_TEXT - s->line_len : 0;
-    write_content(s, data, room);
-    s->line_len += room;
-    data += room;
-    len -= room;
-    switch (s->pol.longlines) {
-    case LONG_REJECT:
-      content_error(s, "5.6.0 Message has lines longer than 998 octets");
-      return;
-    case LONG_TRUNCATE:
-      return; /* the rest of the line is dropped */
-    case LONG_WRAP:
-      write_content(s, "\r\n ", 3);
-      s->line_len = 1;
-      break;
-    default:
-      return;
-    }
-  }
-}
-
-/* data_line - one complete line (with its LF) or a piece of one */
-static void data_text(smtp_session *s, const char *p, size_t n, bool ends) {
-  if (!ends) {
-    /* a CR at the end may be half of the CRLF that comes next */
-    bool cr_last = n > 0 && p[n - 1] == '\r';
-    if (s->after_cr)
-      emit_part(s, "\r", 1);
-    emit_part(s, p, cr_last ? n - 1 : n);
-    s->after_cr = cr_last;
-    return;
-  }
-  /* P[N-1] is the LF */
-  bool crlf = n >= 2 ? p[n - 2] == '\r' : s->after_cr;
-  size_t text = n - 1 - (crlf && n >= 2 ? 1 : 0);
-  if (s->after_cr && !(crlf && n == 1))
-    emit_part(s, "\r", 1);
-  s->after_cr = false;
-  emit_part(s, p, text);
-  if (!crlf) {
-    if (!s->pol.bare_lf_ok)
-      s->bare_lf = true;
-  }
-  write_content(s, "\r\n", 2);
-  s->line_len = 0;
 }
 
 /* bdat_chunk_done - a whole chunk was read */
@@ -286,49 +230,16 @@ size_t smtp_data_bytes(smtp_session *s, const char *data, size_t len) {
   }
   if (s->mode != MODE_DATA)
     return 0;
-  size_t pos = 0;
-  while (pos < len) {
-    /* most lines are plain: CRLF-ended, short enough, no leading dot;
-     * a run of them is written in one piece */
-    size_t run = pos;
-    while (s->bol && run < len && data[run] != '.') {
-      const char *end = memchr(data + run, '\n', len - run);
-      size_t n = end != NULL ? (size_t)(end - (data + run)) + 1 : 0;
-      if (n < 2 || data[run + n - 2] != '\r' || n - 2 > LINE_MAX_TEXT)
-        break;
-      run += n;
-    }
-    if (run > pos) {
-      write_content(s, data + pos, run - pos);
-      pos = run;
-      continue;
-    }
-    if (s->bol) {
-      if (data[pos] == '.') {
-        if (len - pos < 3)
-          return pos; /* ".CRLF" or a stuffed dot: decide with more input */
-        if (data[pos + 1] == '\r' && data[pos + 2] == '\n') {
-          if (s->bare_lf)
-            content_error(s, "5.6.0 Message has bare LF line ends; SMTP "
-                             "needs CRLF");
-          finish_message(s);
-          return pos + 3;
-        }
-        pos++; /* a stuffed dot goes */
-      }
-      s->bol = false;
-    }
-    const char *nl = memchr(data + pos, '\n', len - pos);
-    if (nl == NULL) {
-      data_text(s, data + pos, len - pos, false);
-      return len;
-    }
-    size_t n = (size_t)(nl - (data + pos)) + 1;
-    data_text(s, data + pos, n, true);
-    pos += n;
-    s->bol = true;
+  bool end = false;
+  size_t taken = dotscan_feed(&s->scan, data, len, &end);
+  if (s->scan.too_long)
+    content_error(s, "5.6.0 Message has lines longer than 998 octets");
+  if (end) {
+    if (s->scan.bare_lf)
+      content_error(s, "5.6.0 Message has bare LF line ends; SMTP needs CRLF");
+    finish_message(s);
   }
-  return pos;
+  return taken;
 }
 
 /* -------------------------------------------------------------- BDAT */

@@ -5,6 +5,7 @@ modules_proto_smtp_proto_smtp_la_SOURCES = \
 	modules/proto_smtp/smtp.c modules/proto_smtp/smtp.h \
 	modules/proto_smtp/cmd.c \
 	modules/proto_smtp/data.c \
+	modules/proto_smtp/dotscan.c modules/proto_smtp/dotscan.h \
 	modules/proto_smtp/auth.c \
 	modules/proto_smtp/senderdns.c \
 	modules/proto_smtp/smtp_parse.c modules/proto_smtp/smtp_parse.h

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <glib.h>
 #include <cursus/cursus.h>
+#include "dotscan.h"
 #include "smtp_parse.h"
 
 extern const cursus_host *smtp_host;
@@ -38,7 +39,6 @@ extern smtp_settings smtp_cfg;
 enum { POLICY_NO = 0, POLICY_MAY = 1, POLICY_MUST = 2 };
 enum { VRFY_OFF, VRFY_HIDE, VRFY_ALLOW };
 enum { ETRN_ALLOW, ETRN_BLOCK, ETRN_OFF, ETRN_DOMAIN, ETRN_SILENT };
-enum { LONG_ACCEPT, LONG_REJECT, LONG_WRAP, LONG_TRUNCATE };
 enum { IDENT_NUMERIC, IDENT_NONE, IDENT_LIMITED, IDENT_SYMBOLIC };
 
 /* What the source channel's keywords say about a session. */
@@ -111,11 +111,7 @@ typedef struct smtp_session {
   bool bdat_last;
   char *bdat_refusal; /* a reply for a chunk read only to be dropped */
   /* DATA scanner */
-  bool bol;
-  bool after_cr;
-  bool bare_lf;
-  bool long_line;
-  size_t line_len;
+  dotscan scan;
   /* a reply held back by a tarpit delay */
   char *delayed_reply;
   smtp_sender_check *sender_dns; /* a mailfromdnsverify check in flight */

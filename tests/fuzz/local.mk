@@ -146,3 +146,11 @@ tests_fuzz_fuzz_dnsanswer_SOURCES = tests/fuzz/fuzz_dnsanswer.c tests/fuzz/drive
 tests_fuzz_fuzz_dnsanswer_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS) $(CARES_CFLAGS)
 tests_fuzz_fuzz_dnsanswer_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_dnsanswer_LDADD = $(FUZZ_COMMON_LDADD)
+
+FUZZ_TARGETS += dotscan
+check_PROGRAMS += tests/fuzz/fuzz_dotscan
+tests_fuzz_fuzz_dotscan_SOURCES = tests/fuzz/fuzz_dotscan.c tests/fuzz/driver.c \
+	modules/proto_smtp/dotscan.c
+tests_fuzz_fuzz_dotscan_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_dotscan_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_dotscan_LDADD = $(GLIB_LIBS)

@@ -58,6 +58,8 @@ INTERPRETED = {
     "disconnecttransactionlimit": (SMTPD, None),
     "disconnectrecipientlimit": (SMTPD, None),
     "transactionlimit": (SMTPD, None),
+    "holdexquota": ("modules/channel_store/channel_store.c", None),
+    "noexquota": ("modules/channel_store/channel_store.c", None),
     "bangoverpercent": ("core/rewrite/rewrite.c", None),
     "nobangoverpercent": ("core/rewrite/rewrite.c", None),
     "percentonly": ("core/rewrite/rewrite.c", None),

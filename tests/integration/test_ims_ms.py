@@ -140,6 +140,18 @@ def test_quota_hold_then_return(cursus):
     assert messages(srv2, "user/carol/INBOX") == 2
 
 
+def test_noexquota_returns_at_once(cursus):
+    # a grace of an hour, but the channel says noexquota
+    imta = shipped("imta.cnf").replace("\nims-ms subdirs", "\nims-ms noexquota subdirs")
+    assert "ims-ms noexquota" in imta
+    srv = make_mta(cursus, deliver=True, imta=imta,
+                   conf_extra="[store]\ndefault_quota = 3K\nquota_grace = 1h\n")
+    assert lmtp(srv, "carol@example.com", msg(1, 2500)) == {}
+    assert wait_messages(srv, "user/carol/INBOX", 2) == 2
+    assert_returned(srv, msg(2, 1000), "is full", b"5.2.2")
+    assert not log_lines(srv, "ims-ms", "Q")
+
+
 def test_guaranteed_channel_ignores_quota(cursus):
     imta = shipped("imta.cnf").replace(
         "ims-ms-daemon           $U@ims-ms-daemon",

@@ -1,6 +1,7 @@
 """`cursus qm history`, `clean`, `top` and `counters` (kept across
 restarts, `counters clear`) against a running server with a real SMTP
 peer (Postfix's smtp-sink)."""
+import gzip
 import os
 import re
 
@@ -36,6 +37,15 @@ def test_history_follows_each_attempt_until_delivery(cursus, peers):
     assert re.search(r"(?m)^  .* D\S* .*%s" % qid, out), out
     p = srv.cursus("qm", "history", "0000000000000000XX.01")
     assert p.returncode == 1 and "nothing known" in p.stderr
+    # rotated away (and compressed, as logrotate does): still told
+    srv.stop()
+    log = os.path.join(srv.state, "log", "mail.log")
+    with open(log, "rb") as f, gzip.open(log + ".1.gz", "wb") as z:
+        z.write(f.read())
+    os.unlink(log)
+    out = qm(srv, "history", qid)
+    assert "Message log (%s.1.gz)" % log in out, out
+    assert re.search(r"(?m)^  .* D\S* .*%s" % qid, out), out
 
 
 def test_clean_holds_and_deletes_by_substring(cursus):
