@@ -6,8 +6,8 @@
  * opens it for the channel, and runs each assigned queue file through
  * core/jobs/dequeue on a pool of delivery threads: one thread unless the
  * module declares CURSUS_CHANNEL_CONCURRENT, else the channel's THREADS
- * from job_controller.cnf.  Results go back to the controller from the
- * loop thread.  When nothing has been assigned for a moment the module's
+ * from job_controller.cnf.  Each delivery thread sends its own result to
+ * the controller.  When nothing has been assigned for a moment the module's
  * idle is called (closing kept connections).  The job exits on "X" once
  * its deliveries are done, when the controller goes away, or on SIGTERM
  * after the deliveries in progress end.
@@ -38,7 +38,7 @@ typedef struct job_state {
   GThreadPool *threads;
   ev_io *ctl;
   ev_timer *idle_timer;
-  unsigned inflight;
+  gint inflight; /* atomic: assigned, result not yet sent */
   bool module_idle; /* idle() called since the last delivery */
   bool finishing;
 } job_state;
@@ -51,21 +51,34 @@ typedef struct assignment {
 } assignment;
 
 static void maybe_exit(void) {
-  if (js.finishing && js.inflight == 0)
+  if (js.finishing && g_atomic_int_get(&js.inflight) == 0)
     ev_loop_stop(js.d->loop);
 }
 
 static void on_idle_timer(ev_timer *t, void *data) {
   const cursus_channel_ops *ops = js.dq.mod->desc->channel;
-  if (js.inflight == 0 && !js.module_idle && ops->idle != NULL) {
+  if (g_atomic_int_get(&js.inflight) == 0 && !js.module_idle &&
+      ops->idle != NULL) {
     ops->idle(js.dq.chan_data);
     js.module_idle = true;
   }
 }
 
-/* delivered - back on the loop thread: report and count */
-static void delivered(void *data) {
+/* all_done - on the loop thread once the last result in flight was
+ * sent: the idle countdown starts, a finishing job ends */
+static void all_done(void *data) {
+  if (g_atomic_int_get(&js.inflight) != 0)
+    return; /* assigned more meanwhile */
+  ev_timer_reset(js.idle_timer, IDLE_AFTER_MS);
+  maybe_exit();
+}
+
+/* deliver_thread - one delivery; its result goes to the controller from
+ * this thread (a seqpacket socket keeps each report whole), so the loop
+ * thread is only woken when nothing is left in flight */
+static void deliver_thread(gpointer data, gpointer user_data) {
   assignment *a = data;
+  dequeue_one(&js.dq, a->path, &a->result);
   char buf[JOBPROTO_MAX];
   size_t n = jobproto_format_result(&a->result, buf);
   if (send(JOBPROTO_FD, buf, n, MSG_NOSIGNAL) < 0)
@@ -73,16 +86,8 @@ static void delivered(void *data) {
                 g_strerror(errno));
   g_free(a->path);
   g_free(a);
-  js.inflight--;
-  if (js.inflight == 0)
-    ev_timer_reset(js.idle_timer, IDLE_AFTER_MS);
-  maybe_exit();
-}
-
-static void deliver_thread(gpointer data, gpointer user_data) {
-  assignment *a = data;
-  dequeue_one(&js.dq, a->path, &a->result);
-  ev_post(js.d->loop, delivered, a);
+  if (g_atomic_int_dec_and_test(&js.inflight))
+    ev_post(js.d->loop, all_done, NULL);
 }
 
 static void on_ctl(ev_io *io, unsigned events, void *data) {
@@ -104,7 +109,7 @@ static void on_ctl(ev_io *io, unsigned events, void *data) {
     } else if (buf[0] == 'A' && buf[1] == ' ' && n > 2) {
       assignment *a = g_new0(assignment, 1);
       a->path = g_strdup(buf + 2);
-      js.inflight++;
+      g_atomic_int_inc(&js.inflight);
       js.module_idle = false;
       g_thread_pool_push(js.threads, a, NULL);
     } else {
@@ -194,8 +199,8 @@ int cmd_channel_job(cmd_ctx *ctx) {
   ev_loop_run(d.loop);
   /* deliveries in progress finish before the module closes */
   g_thread_pool_free(js.threads, FALSE, TRUE);
-  for (int i = 0; i < 3 && js.inflight > 0; i++)
-    ev_loop_run_once(d.loop, 0); /* report what just finished */
+  for (int i = 0; i < 3; i++)
+    ev_loop_run_once(d.loop, 0); /* what the threads posted last */
   ev_timer_free(&js.idle_timer);
   ev_io_free(&js.ctl);
   ops->close(js.dq.chan_data);

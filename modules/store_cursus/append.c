@@ -266,8 +266,11 @@ static bool keyword_bits(sc_folder *f, char **keywords, bool create,
   return true;
 }
 
+/* remember_sync - the directory UID's file is in (and the log when
+ * LOG_TOO) to sync before the commit returns; *DFD, when not -1, is that
+ * directory open already: taken over when the directory is new here */
 static void remember_sync(GHashTable *syncs, sc_folder *f, uint32_t uid,
-                          bool log_too) {
+                          bool log_too, int *dfd) {
   char b[20];
   const char *bucket = sc_msg_bucket(uid, f->hash_threshold, b);
   char *key = g_strconcat(f->path, "/", bucket != NULL ? bucket : "", NULL);
@@ -275,7 +278,12 @@ static void remember_sync(GHashTable *syncs, sc_folder *f, uint32_t uid,
   if (ps == NULL) {
     ps = g_new0(pending_sync, 1);
     ps->key = key;
-    ps->fd = sc_folder_msg_dirfd(f, uid, NULL);
+    if (dfd != NULL && *dfd >= 0) {
+      ps->fd = *dfd;
+      *dfd = -1;
+    } else {
+      ps->fd = sc_folder_msg_dirfd(f, uid, NULL);
+    }
     g_hash_table_insert(syncs, ps->key, ps);
   } else {
     g_free(key);
@@ -385,8 +393,6 @@ static bool store_one(const store_req *rq, GHashTable *syncs, uint32_t *uid_r,
     } else if (dfd < 0) {
       ok = false;
     }
-    if (dfd >= 0)
-      close(dfd);
     if (ok) {
       sc_rec r = {0};
       r.uid = uid;
@@ -411,9 +417,11 @@ static bool store_one(const store_req *rq, GHashTable *syncs, uint32_t *uid_r,
       } else {
         *uid_r = uid;
         *uidvalidity_r = f->uidvalidity;
-        remember_sync(syncs, f, uid, rq->flags != 0 || kw[0] || kw[1]);
+        remember_sync(syncs, f, uid, rq->flags != 0 || kw[0] || kw[1], &dfd);
       }
     }
+    if (dfd >= 0)
+      close(dfd);
     sc_folder_write_end(f);
   }
   g_mutex_unlock(&f->mu);
@@ -771,7 +779,7 @@ bool sc_copy_into(cursus_store_user *u, const char *dest_full,
         break;
       }
       it->new_uid = uid;
-      remember_sync(syncs, f, uid, true);
+      remember_sync(syncs, f, uid, true, NULL);
     }
     if (!ok) {
       /* all or nothing: take back what went in */

@@ -9,6 +9,7 @@ modules_store_cursus_store_cursus_la_SOURCES = \
 	modules/store_cursus/folder.c modules/store_cursus/folder.h \
 	modules/store_cursus/mboxlist.c modules/store_cursus/mboxlist.h \
 	modules/store_cursus/user.c modules/store_cursus/user.h \
+	modules/store_cursus/gate.c \
 	modules/store_cursus/api.h modules/store_cursus/repair.h \
 	modules/store_cursus/mailbox.c \
 	modules/store_cursus/list.c \

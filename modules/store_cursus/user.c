@@ -437,6 +437,27 @@ fail:
 
 /* ------------------------------------------------------------ sessions */
 
+/* open_needs_lock - must opening U take its lock: an update of its usage
+ * or a create, delete or rename of its mailboxes was interrupted, or its
+ * usage does not record the account's limits yet?  Read without the
+ * lock: an operation running now in another process may look
+ * interrupted (then the lock is taken and finds it done), and one that
+ * is interrupted later is finished at the next open */
+static bool open_needs_lock(sc_store *st, cursus_store_user *u) {
+  sc_usage cur;
+  if (!sc_usage_read_dir(u->dir, &cur) || (cur.seq & 1) ||
+      cur.bytes_limit != u->acct.quota_bytes ||
+      cur.messages_limit != u->acct.quota_messages ||
+      cur.enforced != (uint32_t)(u->acct.enforce_quota != 0))
+    return true;
+  GError *err = NULL;
+  char *intent = sc_mboxlist_intent(st->mboxlist, u->id, &err);
+  bool pending = intent != NULL || err != NULL;
+  g_free(intent);
+  g_clear_error(&err);
+  return pending;
+}
+
 int sc_user_open_impl(sc_store *st, const cursus_store_account *acct,
                       unsigned flags, cursus_store_user **user_r,
                       const char **error_r) {
@@ -493,7 +514,12 @@ int sc_user_open_impl(sc_store *st, const cursus_store_account *acct,
     sc_user_close_impl(&u);
     return missing ? CURSUS_NONE : r;
   }
-  /* finish what a crash interrupted, and record the account's limits */
+  /* finish what a crash interrupted, and record the account's limits;
+   * nothing to do (the common case) needs no lock */
+  if (!open_needs_lock(st, u)) {
+    *user_r = u;
+    return CURSUS_OK;
+  }
   sc_ulock lk;
   if (sc_ulock_take(st, u->id, u->dir, &lk, &err)) {
     sc_repair_intents(st, u->id, &lk);
@@ -659,14 +685,24 @@ bool sc_ulock_take(sc_store *st, const char *owner, const char *dir,
                    sc_ulock *lk, GError **error) {
   memset(lk, 0, sizeof(*lk));
   lk->fd = -1;
+  /* threads of this process queue here, not on the file lock */
+  lk->gate = sc_gate_enter(owner, st->lock_timeout_ms);
+  if (lk->gate == NULL) {
+    sc_set_error(error, CURSUS_STORE_E_TEMP,
+                 "the mailboxes of %s are busy (locked); try again later",
+                 owner);
+    return false;
+  }
   char *cur = g_strdup(dir);
   for (int attempt = 0;; attempt++) {
     int r = open_usage(st, owner, cur, &lk->fd, error);
     if (r == 0)
       break;
     g_free(cur);
-    if (r < 0)
+    if (r < 0) {
+      sc_gate_leave(&lk->gate);
       return false;
+    }
     /* moved to another partition, or gone: ask the mailbox list again */
     GError *err = NULL;
     cur = attempt < 3 ? sc_store_user_dir(st, owner, NULL, &err) : NULL;
@@ -676,6 +712,7 @@ bool sc_ulock_take(sc_store *st, const char *owner, const char *dir,
       else
         sc_set_error(error, CURSUS_STORE_E_TEMP,
                      "the mailboxes of %s keep moving; try again", owner);
+      sc_gate_leave(&lk->gate);
       return false;
     }
   }
@@ -720,7 +757,8 @@ void sc_ulock_change(sc_ulock *lk, int64_t dbytes, int64_t dmsgs) {
     u->over_since = g_get_real_time() / G_USEC_PER_SEC;
   else if (!over)
     u->over_since = 0;
-  usage_write(lk->fd, u);
+  /* written at release: until then the odd sequence number makes a
+   * reader after a crash count again */
 }
 
 void sc_ulock_limits(sc_ulock *lk, const cursus_store_account *acct) {
@@ -757,6 +795,7 @@ void sc_ulock_release(sc_ulock *lk) {
     close(lk->fd);
   }
   lk->fd = -1;
+  sc_gate_leave(&lk->gate);
   g_clear_pointer(&lk->owner, g_free);
   g_clear_pointer(&lk->dir, g_free);
 }

@@ -96,6 +96,14 @@ typedef struct sc_usage {
   uint32_t enforced;
 } sc_usage;
 
+/* The turnstile of one key for the threads of this process (gate.c). */
+typedef struct sc_gate sc_gate;
+/* sc_gate_enter - wait until no other thread of this process is inside
+ * KEY's gate, then enter; NULL after TIMEOUT_MS */
+sc_gate *sc_gate_enter(const char *key, unsigned timeout_ms);
+/* sc_gate_leave - leave the gate and let the next thread in */
+void sc_gate_leave(sc_gate **g);
+
 /* A held user lock with the usage read. */
 typedef struct sc_ulock {
   sc_store *st;
@@ -103,13 +111,14 @@ typedef struct sc_ulock {
   char *dir;
   int fd;
   sc_usage usage;
+  sc_gate *gate; /* this process's turnstile of the owner */
 } sc_ulock;
 
 /* sc_ulock_take - lock OWNER's usage (recounting it first when a crash
  * interrupted an update); DIR is the owner's directory */
 bool sc_ulock_take(sc_store *st, const char *owner, const char *dir,
                    sc_ulock *lk, GError **error);
-/* sc_ulock_change - add DBYTES/DMSGS to the usage (marks, then writes) */
+/* sc_ulock_change - add DBYTES/DMSGS to the usage (written at release) */
 void sc_ulock_change(sc_ulock *lk, int64_t dbytes, int64_t dmsgs);
 /* sc_ulock_limits - record the account's limits */
 void sc_ulock_limits(sc_ulock *lk, const cursus_store_account *acct);

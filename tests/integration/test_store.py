@@ -316,3 +316,18 @@ def test_kill9_during_appends_expunges_renames(cursus):
     v = bench(srv, "verify")
     assert v.returncode == 0, v.stdout + v.stderr
     assert "0 problems" in v.stdout
+
+
+def test_threads_delivering_to_one_user(cursus):
+    """Eight threads of one process delivering to the same user take turns
+    at the user's lock (they wait in line in the process rather than
+    napping on the file lock): every message is stored once, and the
+    usage and the indexes agree with the files."""
+    srv = cursus()
+    p = bench(srv, "deliver", "400", "8", "--users", "1")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "deliveries 400 threads 8 users 1" in p.stdout, p.stdout + p.stderr
+    assert "400 msgs" in ok(srv, "mbox", "list", "-x", "-u", "bench0")
+    v = bench(srv, "verify")
+    assert v.returncode == 0, v.stdout + v.stderr
+    assert "0 problems" in v.stdout
