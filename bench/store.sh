@@ -312,9 +312,10 @@ cursus_lmtp 1 $((N / 2)) 0
 cursus_lmtp 8 "$N" $((N / 2))
 "$CURSUS" --config "$LM" stop >/dev/null
 
-# Cursus's LMTP rows delete their queue files as they go.  On ext4
-# without a journal the inode allocator passes over inodes freed in the
-# last minutes, which slows a run that creates files right after many
+# Cursus's LMTP rows remove their queue files as they go (mostly into
+# the queue's spare files, which frees no inode).  On ext4 without a
+# journal the inode allocator passes over inodes freed in the last
+# minutes, which slows a run that creates files right after many
 # deletions; at these counts it took under 0.2% of the CPU samples (perf:
 # find_inode_bit, recently_deleted) of the Cursus rows, so the Dovecot
 # rows after them are not held back by it.
