@@ -7,6 +7,7 @@
 #include "alias/aliasdb.h"
 #include "mapping/mapset.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[] = "/tmp/fuzz-mappings-XXXXXX";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  if (dir[sizeof(dir) - 2] == 'X' && mkdtemp(dir) == NULL)
+  if (dir[sizeof(dir) - 2] == 'X' && mkdtemp(dir) == NULL) {
+    g_printerr("fuzz_mappings: mkdtemp %s: %s\n", dir, g_strerror(errno));
     abort();
+  }
   char *path = g_build_filename(dir, "mappings", NULL);
-  if (!g_file_set_contents(path, (const char *)data, (gssize)size, NULL))
+  GError *err = NULL;
+  if (!g_file_set_contents(path, (const char *)data, (gssize)size, &err)) {
+    g_printerr("fuzz_mappings: %s\n", err->message);
     abort();
+  }
   chmod(path, 0644);
   diag *d = diag_new();
   mapset *ms = mapset_new(NULL);
