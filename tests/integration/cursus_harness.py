@@ -256,6 +256,22 @@ class Server:
                 out[n] = p
         return out
 
+    def processes(self, word):
+        """Pids of this server's processes whose command line has WORD
+        (e.g. "worker", "dispatcher")."""
+        pids = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    args = f.read().split(b"\0")
+            except OSError:
+                continue
+            if self.config.encode() in args and word.encode() in args:
+                pids.append(int(p))
+        return pids
+
     def log(self):
         path = os.path.join(self.state, "log", "cursus.log")
         try:

@@ -24,22 +24,6 @@ ACKED_SHARE = 0.5 if SANITIZED else 0.8
 CLIENTS = 8
 
 
-def processes(srv, word):
-    """Pids of this server's processes whose command line has WORD."""
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if srv.config.encode() in args and word.encode() in args:
-            pids.append(int(p))
-    return pids
-
-
 def test_kill_workers_and_dispatcher_under_load(cursus):
     mta = make_mta(cursus, services={"SMTP": {"PROTOCOL": "smtp",
                                               "CHANNEL": "tcp_local"}},
@@ -107,7 +91,7 @@ def test_kill_workers_and_dispatcher_under_load(cursus):
         while not stop.is_set():
             time.sleep(rnd.uniform(0.2, 0.6))
             which = order[i % len(order)]
-            pids = processes(mta, which)
+            pids = mta.processes(which)
             if pids:
                 try:
                     os.kill(rnd.choice(pids), signal.SIGKILL)

@@ -14,20 +14,14 @@ from mta_harness import TEST_MAPPINGS, make_mta, queued, shipped
 MESSAGE = "Subject: where\r\n\r\nresolved somewhere\r\n"
 
 
-def worker_threads(srv, word=b"worker"):
+def worker_threads(srv, word="worker"):
     """Names of the threads of SRV's processes whose command line has
     WORD."""
     names = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
+    for pid in srv.processes(word):
         try:
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                args = f.read().split(b"\0")
-            if srv.config.encode() not in args or word not in args:
-                continue
-            for t in os.listdir("/proc/%s/task" % p):
-                with open("/proc/%s/task/%s/comm" % (p, t)) as f:
+            for t in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
                     names.append(f.read().strip())
         except OSError:
             continue
@@ -77,5 +71,5 @@ PORT_ACCESS
     s = socket.create_connection(("127.0.0.1", srv.port("SMTP")), source_address=("127.0.0.2", 0))
     assert s.recv(200).startswith(b"421 4.7.1 Not you")
     s.close()
-    threads = worker_threads(srv, b"dispatcher")
+    threads = worker_threads(srv, "dispatcher")
     assert threads and not [t for t in threads if t.startswith("pool")], threads
