@@ -109,7 +109,7 @@ int queue_use(int fd, const char *path, char **error_r) {
     *error_r = g_strdup_printf("%s: lock: %s", path, g_strerror(errno));
     return CURSUS_TEMPFAIL;
   }
-  if (!queue_still_named(fd, path)) {
+  if (!queue_still_named(fd, path, NULL)) {
     *error_r = g_strdup_printf("%s: removed meanwhile", path);
     return CURSUS_NONE;
   }
@@ -118,10 +118,13 @@ int queue_use(int fd, const char *path, char **error_r) {
 
 bool queue_own(int fd) { return ofd_lock(fd, F_WRLCK, false) == 0; }
 
-bool queue_still_named(int fd, const char *path) {
+bool queue_still_named(int fd, const char *path, struct stat *st_r) {
   struct stat a, b;
-  return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(path, &b) == 0 &&
-         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  bool named = fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(path, &b) == 0 &&
+               a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  if (named && st_r != NULL)
+    *st_r = a;
+  return named;
 }
 
 /* load - read preamble, envelope and records of MSG->fd */
@@ -397,9 +400,9 @@ int qmsg_dsn(qmsg *m, unsigned index, unsigned bits, bool sync,
  * spare slots tried are taken) */
 static bool retire(qmsg *m, const char *queue_dir) {
   struct stat st;
-  if (queue_dir == NULL || !m->writable || fstat(m->fd, &st) < 0 ||
-      st.st_size > QUEUE_SPARE_MAX_SIZE || !queue_own(m->fd) ||
-      !queue_still_named(m->fd, m->path))
+  if (queue_dir == NULL || !m->writable || !queue_own(m->fd) ||
+      !queue_still_named(m->fd, m->path, &st) ||
+      st.st_size > QUEUE_SPARE_MAX_SIZE)
     return false;
   char *dir = g_build_filename(queue_dir, QUEUE_SPARE_DIR, NULL);
   bool done = false;

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <glib.h>
 #include "qfile.h"
 
@@ -88,8 +89,9 @@ int qmsg_hold(qmsg *msg, bool held, char **error_r);
 /* qmsg_notice - delay notices sent so far, durably */
 int qmsg_notice(qmsg *msg, unsigned notices, char **error_r);
 /* queue_still_named - PATH still names the file open as FD (a removed
- * or recycled file, or one replaced by a compaction, is not) */
-bool queue_still_named(int fd, const char *path);
+ * or recycled file, or one replaced by a compaction, is not); FD's stat
+ * in *ST_R when it does and ST_R is not NULL */
+bool queue_still_named(int fd, const char *path, struct stat *st_r);
 /* queue_use - mark the queue file PATH, open as FD, in use for as long as
  * FD's open file description lives (a shared lock on byte 0, waiting for
  * whoever recycles it), then check that PATH still names it: CURSUS_OK,

@@ -312,21 +312,18 @@ static void spares_scan(const char *root) {
   closedir(d);
 }
 
-/* spare_ready - the spare open as FD may be written again: it carries
- * the retirement mark, and the mark was flushed */
-static bool spare_ready(int fd) {
+/* spare_ready - the spare open as FD (its stat ST) may be written
+ * again: it carries the retirement mark, and the mark was flushed */
+static bool spare_ready(int fd, const struct stat *st) {
   char head[QUEUE_SPARE_MAGIC_LEN];
-  struct stat st;
   if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
       memcmp(head, QUEUE_SPARE_MAGIC, sizeof(head)) != 0) {
     /* retired by a process that died before marking it */
     (void)!pwrite(fd, QUEUE_SPARE_MAGIC, QUEUE_SPARE_MAGIC_LEN, 0);
     return false;
   }
-  if (fstat(fd, &st) < 0)
-    return false;
-  int64_t marked = (int64_t)st.st_mtim.tv_sec * G_USEC_PER_SEC +
-                   st.st_mtim.tv_nsec / 1000;
+  int64_t marked = (int64_t)st->st_mtim.tv_sec * G_USEC_PER_SEC +
+                   st->st_mtim.tv_nsec / 1000;
   /* a margin for the file system's coarse clock */
   return marked + 20000 < last_flush_at;
 }
@@ -348,8 +345,9 @@ static int spare_claim(const char *root, char **path_r) {
     char *path = g_build_filename(root, QUEUE_SPARE_DIR, name, NULL);
     g_free(name);
     int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd >= 0 && queue_own(fd) && queue_still_named(fd, path) &&
-        spare_ready(fd)) {
+    struct stat st;
+    if (fd >= 0 && queue_own(fd) && queue_still_named(fd, path, &st) &&
+        spare_ready(fd, &st)) {
       *path_r = path;
       return fd;
     }
