@@ -353,9 +353,17 @@ void host_set_directory(const cursus_directory_access *ops) {
   host.directory = ops;
 }
 
+/* ignore_sigpipe - modules talk to peers through libraries (libldap,
+ * GnuTLS, c-ares) that write to sockets with plain write(): a peer that
+ * went away must give them EPIPE, not kill the process (a daemon, a tool,
+ * a benchmark or a command run by an admin) with SIGPIPE.  Every path
+ * that initialises a module comes through here. */
+static void ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
 bool module_init(module *m, char **error_r) {
   if (m->initialized)
     return true;
+  ignore_sigpipe();
   if (m->desc->processes != 0 && !(m->desc->processes & host.process)) {
     char *procs = module_processes_string(m->desc->processes);
     *error_r = g_strdup_printf("module %s (%s) may only run in: %s; not in "
@@ -384,11 +392,7 @@ bool module_init(module *m, char **error_r) {
 
 bool modules_init(modreg *reg, uint32_t kinds, bool fatal) {
   bool ok = true;
-  /* Modules talk to peers through libraries (libldap, GnuTLS, c-ares)
-   * that write to sockets with plain write(): a peer that went away must
-   * give them EPIPE, not kill the process (a daemon, a tool or a command
-   * run by an admin) with SIGPIPE. */
-  signal(SIGPIPE, SIG_IGN);
+  ignore_sigpipe();
   for (guint i = 0; i < reg->modules->len; i++) {
     module *m = reg->modules->pdata[i];
     char *error = NULL;
