@@ -31,21 +31,30 @@ def processes():
     return out
 
 
-def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("--match", "--pid"):
-        sys.exit(__doc__.strip())
+def cpu_seconds(match=None, pid=None):
+    """CPU seconds of the processes whose command line holds MATCH, or of
+    PID and every process below it."""
     procs = processes()
-    if sys.argv[1] == "--match":
-        chosen = {p for p, (_, _, cmd) in procs.items() if sys.argv[2] in cmd}
+    if match is not None:
+        chosen = {p for p, (_, _, cmd) in procs.items() if match in cmd}
     else:
-        chosen = {int(sys.argv[2])}
+        chosen = {pid}
         grew = True
         while grew:
             below = {p for p, (pp, _, _) in procs.items() if pp in chosen}
             grew = not below <= chosen
             chosen |= below
     ticks = sum(procs[p][1] for p in chosen if p in procs)
-    print("%.2f" % (ticks / os.sysconf("SC_CLK_TCK")))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("--match", "--pid"):
+        sys.exit(__doc__.strip())
+    if sys.argv[1] == "--match":
+        print("%.2f" % cpu_seconds(match=sys.argv[2]))
+    else:
+        print("%.2f" % cpu_seconds(pid=int(sys.argv[2])))
 
 
 if __name__ == "__main__":
