@@ -72,9 +72,33 @@ static void target_free(target *t) {
 
 /* ------------------------------------------------------------ tmp files */
 
+/* tmp_name - a new name for content on P: each thread writes in one of
+ * SC_TMP_SLOTS directories of P/tmp, since the threads of a channel job
+ * creating and removing names in one directory queue on its lock */
 static char *tmp_name(sc_partition *p) {
-  return g_strdup_printf("%s/tmp/%" G_GINT64_FORMAT ".%d.%08x.tmp", p->path,
-                         g_get_real_time(), (int)getpid(), g_random_int());
+  static gint threads;
+  static GPrivate slot_key; /* the thread's slot + 1 */
+  int slot = GPOINTER_TO_INT(g_private_get(&slot_key));
+  if (slot == 0) {
+    slot = g_atomic_int_add(&threads, 1) % SC_TMP_SLOTS + 1;
+    g_private_set(&slot_key, GINT_TO_POINTER(slot));
+  }
+  return g_strdup_printf("%s/tmp/" SC_TMP_SLOT_PREFIX "%d/%" G_GINT64_FORMAT
+                         ".%d.%08x.tmp",
+                         p->path, slot - 1, g_get_real_time(), (int)getpid(),
+                         g_random_int());
+}
+
+/* tmp_create - open PATH (a tmp_name) new with FLAGS, making its slot
+ * directory the first time; -1 with errno */
+static int tmp_create(const char *path, int flags) {
+  int fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd >= 0 || errno != ENOENT)
+    return fd;
+  char *dir = g_path_get_dirname(path);
+  int made = mkdir(dir, 0750) == 0 || errno == EEXIST;
+  g_free(dir);
+  return made ? open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0640) : -1;
 }
 
 static bool open_tmp(cursus_store_append *a, GError **error) {
@@ -89,7 +113,7 @@ static bool open_tmp(cursus_store_append *a, GError **error) {
     p = a->st->partitions->pdata[0];
   a->part = p;
   a->tmp_path = tmp_name(p);
-  a->tmp_fd = open(a->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  a->tmp_fd = tmp_create(a->tmp_path, O_RDWR);
   if (a->tmp_fd < 0) {
     sc_errno_error(error, errno, "cannot create", a->tmp_path);
     return false;
@@ -120,7 +144,7 @@ static char *copy_file(sc_store *st, const char *src, sc_partition *p,
     return NULL;
   }
   char *dst = tmp_name(p);
-  int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  int out = tmp_create(dst, O_WRONLY);
   bool ok = out >= 0;
   char buf[65536];
   ssize_t n;

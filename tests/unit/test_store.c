@@ -499,8 +499,14 @@ START_TEST(test_single_copy) {
   ck_assert_uint_eq(b.st_nlink, 2);
   ck_assert_uint_ne(a.st_ino, b.st_ino);
   g_ptr_array_free(f, TRUE);
-  /* nothing left behind in the partitions' tmp */
+  /* nothing left behind in the partitions' tmp (but the writers' slot
+   * directories) */
   f = files("p*/tmp/*");
+  for (guint i = 0; i < f->len; i++)
+    ck_assert_msg(strstr(f->pdata[i], "/tmp/slot") != NULL, "left: %s",
+                  (char *)f->pdata[i]);
+  g_ptr_array_free(f, TRUE);
+  f = files("p*/tmp/*/*");
   ck_assert_uint_eq(f->len, 0);
   g_ptr_array_free(f, TRUE);
   for (int i = 0; i < 5; i++)
