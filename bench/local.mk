@@ -17,4 +17,4 @@ bench_mailload_LDADD = $(GNUTLS_LIBS) -lpthread
 EXTRA_DIST += bench/imap.sh bench/genmbox.py bench/dovecot.conf.in
 EXTRA_DIST += bench/smtp-inbound.sh bench/smtp_inbound.py bench/fsync_probe.py
 EXTRA_DIST += bench/filters.sh bench/filters.py
-EXTRA_DIST += bench/mta-relay.sh
+EXTRA_DIST += bench/mta-relay.sh bench/treecpu.py

@@ -49,13 +49,25 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. "$(dirname "$0")/common.sh"
+BENCH=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH/common.sh"
+
+# server_cpu NAME - CPU seconds NAME's processes used so far
+server_cpu() {
+  if [ "$1" = cursus ]; then
+    python3 "$BENCH/treecpu.py" --match "$WORK/cursus"
+  else
+    python3 "$BENCH/treecpu.py" --pid "$POSTFIX_PID"
+  fi
+}
 
 # relay_run NAME MTA_PORT SINK_PORT [COUNT] - send COUNT (default N)
-# messages, time until the sink has them all; prints the rate (a warm-up,
-# with COUNT given, prints nothing)
+# messages, time until the sink has them all; prints the rate and the
+# server's CPU time per message (a warm-up, with COUNT given, prints
+# nothing)
 relay_run() {
   local name=$1 port=$2 sink=$3 n=${4:-$N}
+  local c0; c0=$(server_cpu "$name")
   smtp-sink -u "$(id -un)" -c -M "$n" "127.0.0.1:$sink" 1024 >"$WORK/$name-sink.log" 2>&1 &
   local sink_pid=$!
   wait_port "$sink" || return 1
@@ -66,13 +78,14 @@ relay_run() {
   # the sink exits after N messages (or we give up after 10 minutes)
   for _ in $(seq 6000); do kill -0 "$sink_pid" 2>/dev/null || break; sleep 0.1; done
   local t2; t2=$(now)
+  local c1; c1=$(server_cpu "$name")
   kill "$sink_pid" 2>/dev/null
   wait "$sink_pid" 2>/dev/null
   [ -n "${4:-}" ] && return 0
   python3 -c "
 n=$N; a=$t1-$t0; e=$t2-$t0
-print('%-8s accepted %6.0f msg/s   relayed end to end %6.0f msg/s   (%.1f s)' % ('$name', n/a, n/e, e))
-print('RATE', n/e)" | tee "$WORK/$name.rate" | grep -v ^RATE
+print('%-8s accepted %6.0f msg/s   relayed end to end %6.0f msg/s   (%.1f s)   server CPU %4.0f us/msg' % ('$name', n/a, n/e, e, ($c1-$c0)/n*1e6))
+print('RATE', n/e, ($c1-$c0)/n*1e6)" | tee "$WORK/$name.rate" | grep -v ^RATE
 }
 
 # ------------------------------------------------------------- Cursus
@@ -114,8 +127,9 @@ INTERNAL_IP
   *                  $N
 EOF
   cat >"$dir/dispatcher.cnf" <<EOF
-MIN_PROCS=2
-MAX_PROCS=2
+MIN_PROCS=1
+MAX_PROCS=4
+MIN_CONNS=50
 MAX_CONNS=10000
 INTERFACE_ADDRESS=127.0.0.1
 MAX_CONNS_PER_IP=0
@@ -202,14 +216,16 @@ PPORT=$(free_port)
 setup_postfix "$PPORT" "$PSINK"
 # in the foreground, logging to a file (no syslog here)
 postfix -c "$WORK/postfix" start-fg >"$WORK/postfix.log" 2>&1 &
+POSTFIX_PID=$!
 PIDS+=($!)
 wait_port "$PPORT" || { cat "$WORK/postfix.log" >&2; exit 1; }
 relay_run postfix "$PPORT" "$PSINK" "$WARMUP"
 relay_run postfix "$PPORT" "$PSINK"
 postfix -c "$WORK/postfix" stop >/dev/null 2>&1
 python3 -c "
-c=float(open('$WORK/cursus.rate').read().split('RATE')[1]); p=float(open('$WORK/postfix.rate').read().split('RATE')[1])
-print('ratio    cursus / postfix end to end: %.2fx' % (c/p))"
+c, cc = map(float, open('$WORK/cursus.rate').read().split('RATE')[1].split())
+p, pc = map(float, open('$WORK/postfix.rate').read().split('RATE')[1].split())
+print('ratio    cursus / postfix end to end: %.2fx   (server CPU per message: %.2fx less)' % (c/p, pc/cc))"
 
 # ------------------------------------------------------ queue scan, qm list
 echo "== queue of $QUEUE messages (1 KB each)"

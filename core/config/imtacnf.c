@@ -44,6 +44,8 @@ static void channel_free(void *p) {
   g_free(c->module);
   g_ptr_array_free(c->keywords, TRUE);
   g_ptr_array_free(c->hosts, TRUE);
+  if (c->last != NULL)
+    g_hash_table_destroy(c->last);
   g_free(c);
 }
 
@@ -232,6 +234,13 @@ static void parse_block(imtacnf *cnf, GPtrArray *block, GPtrArray *defaults,
   }
   parse_keywords(ch->keywords, tokens, first, kws, name, d);
   g_strfreev(tokens);
+  /* keyword lookups come per message: index the last of each name */
+  ch->last = g_hash_table_new(g_str_hash, g_str_equal);
+  for (guint i = 0; i < ch->keywords->len; i++) {
+    cnf_kw *k = ch->keywords->pdata[i];
+    k->pos = i;
+    g_hash_table_insert(ch->last, k->name, k);
+  }
   name = ch->name; /* tokens[0] is gone */
 
   if (block->len < 2)
@@ -349,28 +358,38 @@ cnf_channel *imtacnf_channel_by_host(const imtacnf *cnf, const char *host) {
   return ch;
 }
 
-const cnf_kw *cnf_channel_kw(const cnf_channel *ch, const char *name) {
-  for (guint i = ch->keywords->len; i > 0; i--) {
-    const cnf_kw *k = ch->keywords->pdata[i - 1];
-    if (g_ascii_strcasecmp(k->name, name) == 0)
+/* last_named - the last keyword NAME (any case) of CH, or NULL */
+static const cnf_kw *last_named(const cnf_channel *ch, const char *name) {
+  for (const char *c = name; *c != '\0'; c++)
+    if (g_ascii_isupper(*c)) {
+      char *low = g_ascii_strdown(name, -1);
+      const cnf_kw *k = g_hash_table_lookup(ch->last, low);
+      g_free(low);
       return k;
-  }
-  return NULL;
+    }
+  return g_hash_table_lookup(ch->last, name);
+}
+
+const cnf_kw *cnf_channel_kw(const cnf_channel *ch, const char *name) {
+  return last_named(ch, name);
 }
 
 bool cnf_channel_has(const cnf_channel *ch, const char *name) {
-  return cnf_channel_kw(ch, name) != NULL;
+  return last_named(ch, name) != NULL;
 }
 
 const char *cnf_channel_last_of(const cnf_channel *ch,
                                 const char *const *names) {
-  for (guint i = ch->keywords->len; i > 0; i--) {
-    const cnf_kw *k = ch->keywords->pdata[i - 1];
-    for (const char *const *n = names; *n != NULL; n++)
-      if (g_ascii_strcasecmp(k->name, *n) == 0)
-        return *n;
+  const cnf_kw *best = NULL;
+  const char *which = NULL;
+  for (const char *const *n = names; *n != NULL; n++) {
+    const cnf_kw *k = last_named(ch, *n);
+    if (k != NULL && (best == NULL || k->pos > best->pos)) {
+      best = k;
+      which = *n;
+    }
   }
-  return NULL;
+  return which;
 }
 
 bool cnf_channel_flag(const cnf_channel *ch, const char *on, const char *off,

@@ -32,6 +32,7 @@ typedef struct cnf_kw {
   bool inherited; /* came from a `defaults` line */
   const char *file;
   unsigned line;
+  unsigned pos; /* index in its channel's keywords */
 } cnf_kw;
 
 typedef struct cnf_host {
@@ -48,6 +49,7 @@ typedef struct cnf_channel {
   GPtrArray *keywords; /* of cnf_kw*: inherited defaults first, then own */
   GPtrArray *hosts;    /* of cnf_host*; [0] is the official host */
   char *module;        /* module serving the master side, or NULL */
+  GHashTable *last;    /* keyword name -> its last cnf_kw* */
 } cnf_channel;
 
 typedef struct imtacnf {

@@ -12,7 +12,8 @@
 /* Most subdirectories a channel queue may be spread over. */
 #define SUBDIRS_MAX 1000
 
-void queue_settings_read(const config *cfg, queue_settings *out) {
+/* settings_compute - the settings of CFG, read from its options */
+static void settings_compute(const config *cfg, queue_settings *out) {
   const char *sync = conf_get(cfg->conf, "queue", "sync");
   out->sync = sync != NULL && g_ascii_strcasecmp(sync, "fsync") == 0
                   ? QWRITE_FSYNC
@@ -27,6 +28,18 @@ void queue_settings_read(const config *cfg, queue_settings *out) {
       (uint64_t)conf_get_int(cfg->conf, "mta", "block_limit", 51200);
   out->max_received =
       (unsigned)conf_get_int(cfg->conf, "mta", "max_received", 50);
+}
+
+/* Each configuration keeps its settings, computed by the check hook once:
+ * they are read for every message. */
+#define EXT_NAME "queue"
+
+void queue_settings_read(const config *cfg, queue_settings *out) {
+  const queue_settings *kept = config_extension(cfg, EXT_NAME);
+  if (kept != NULL)
+    *out = *kept;
+  else
+    settings_compute(cfg, out);
 }
 
 unsigned queue_channel_subdirs(const cnf_channel *ch) {
@@ -68,6 +81,9 @@ bool queue_channel_logging(const cnf_channel *ch) {
 
 /* check_hook - the queue's configuration checks */
 static void check_hook(config *cfg, diag *d) {
+  queue_settings *kept = g_new(queue_settings, 1);
+  settings_compute(cfg, kept);
+  config_extension_set(cfg, EXT_NAME, kept, g_free);
   for (guint i = 0; i < cfg->conf->sections->len; i++) {
     const opt_section *s = cfg->conf->sections->pdata[i];
     if (s->kind == NULL || s->name != NULL)

@@ -209,13 +209,21 @@ ev_io *ev_io_new(ev_loop *loop, int fd, unsigned events, ev_io_cb *cb,
   return io;
 }
 
+/* An fd that waits for nothing is taken out of the epoll set: epoll
+ * reports an error or hang-up (a peer's reset) whatever the events asked
+ * for, so a registered fd waiting for nothing would wake the loop again
+ * and again until it waits for something. */
 void ev_io_set(ev_io *io, unsigned events) {
   struct epoll_event ev = {.events = to_epoll(events), .data.ptr = io};
   events &= EV_READ | EV_WRITE;
   if (io->registered && events == io->events)
     return;
   io->events = events;
-  if (!io->registered) {
+  if (events == 0) {
+    if (io->registered)
+      (void)epoll_ctl(io->loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    io->registered = false;
+  } else if (!io->registered) {
     if (epoll_ctl(io->loop->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0)
       log_panic("epoll_ctl(ADD, %d): %s", io->fd, g_strerror(errno));
     io->registered = true;

@@ -5,6 +5,7 @@ import json
 import os
 import smtplib
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -260,6 +261,47 @@ def test_failure_policy(cursus, tmp_path):
         garbage.close()
         slow.kill()
         dying.kill()
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def test_client_reset_while_filter_works(mta):
+    """A client that resets its connection while the session waits for a
+    slow milter costs the worker nothing meanwhile (the reset is noticed
+    when the session resumes), and the server goes on serving."""
+    workers = mta.processes("worker")
+    s = socket.create_connection(("127.0.0.1", mta.port("SMTP")), timeout=10)
+    f = s.makefile("rb")
+    f.readline()
+
+    def command(line):
+        s.sendall(line + b"\r\n")
+        while True:
+            reply = f.readline()
+            if reply[3:4] != b"-":
+                return reply
+
+    command(b"EHLO client.example.org")
+    assert command(b"MAIL FROM:<joe@example.org>").startswith(b"250")
+    assert command(b"RCPT TO:<alice@example.com>").startswith(b"250")
+    assert command(b"DATA").startswith(b"354")
+    s.sendall(msg("sleep 3") + b".\r\n")
+    time.sleep(0.5)  # the milter has the message: the session waits
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    f.close()
+    s.close()  # a reset
+    before = cpu_seconds(workers)
+    time.sleep(2)
+    assert cpu_seconds(workers) - before < 0.5
+    code, _ = send(mta, msg("accept"))
+    assert code == 250
 
 
 def test_milter_crash(cursus, tmp_path):
