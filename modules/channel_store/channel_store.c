@@ -42,6 +42,10 @@
 static const cursus_host *host;
 static cursus_module_ctx *mctx;
 
+/* Sessions kept at most (a job delivering to many users at once keeps
+ * those it reaches first). */
+#define KEPT_MAX 1024
+
 /* A store session kept for the next delivery to its user. */
 typedef struct kept {
   cursus_store_user *u;
@@ -183,13 +187,14 @@ static cursus_store_user *take_kept(chan *c, const char *user,
 }
 
 /* keep - R's session for the next delivery to R's user (closed when one
- * is kept already or it is too old) */
+ * is kept already, it is too old or KEPT_MAX are kept) */
 static void keep(chan *c, rcpt *r) {
   cursus_store_user *u = r->u;
   r->u = NULL;
   if (g_get_monotonic_time() / 1000 - r->opened < c->keep_ms) {
     g_mutex_lock(&c->kept_lock);
-    if (g_hash_table_lookup(c->kept, r->user) == NULL) {
+    if (g_hash_table_size(c->kept) < KEPT_MAX &&
+        g_hash_table_lookup(c->kept, r->user) == NULL) {
       kept *k = g_new0(kept, 1);
       k->u = u;
       k->opened = r->opened;
