@@ -22,9 +22,14 @@
 #   4. disk bytes per message delivered to RCPTS recipients, one
 #      transaction per message (single copy) and one per recipient.
 #
+# With -R ROUNDS, part 1 ends with ROUNDS rounds of DELIVERIES over LMTP
+# with 8 sessions, Cursus then Dovecot in each, and the median of the
+# rounds' ratios: each pair runs close in time, so load that comes and
+# goes on a shared machine weighs on both sides of a ratio alike.
+#
 # Usage: bench/store.sh [-n DELIVERIES] [-g GROW] [-d DGROW] [-p STEP]
-#                       [-s SMALL] [-r RCPTS] [-D]
-#        (defaults 4000, 100000, 30000, 10000, 10000, 5; -D: parts 0
+#                       [-s SMALL] [-r RCPTS] [-R ROUNDS] [-D]
+#        (defaults 4000, 100000, 30000, 10000, 10000, 5, 0; -D: parts 0
 #        and 1 only)
 # Needs: a built tree (CURSUS_BUILDDIR, default .), dovecot-core,
 # dovecot-imapd, dovecot-lmtpd, python3, root (Dovecot runs mail as the
@@ -37,8 +42,9 @@ DGROW=30000
 STEP=10000
 SMALL=10000
 RCPTS=5
+ROUNDS=0
 DONLY=
-while getopts n:g:d:p:s:r:D o; do
+while getopts n:g:d:p:s:r:R:D o; do
   case $o in
     n) N=$OPTARG ;;
     g) GROW=$OPTARG ;;
@@ -46,8 +52,9 @@ while getopts n:g:d:p:s:r:D o; do
     p) STEP=$OPTARG ;;
     s) SMALL=$OPTARG ;;
     r) RCPTS=$OPTARG ;;
+    R) ROUNDS=$OPTARG ;;
     D) DONLY=1 ;;
-    *) sed -n '2,35p' "$0"; exit 2 ;;
+    *) sed -n '2,40p' "$0"; exit 2 ;;
   esac
 done
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -340,6 +347,37 @@ fig deliver8 dovecot "$(rate_of "$WORK/d8.d")"
 fig cpu1 dovecot "$(sed -nE 's/.*server_cpu_us=([0-9]+).*/\1/p' "$WORK/d1.d")"
 fig cpu8 dovecot "$(sed -nE 's/.*server_cpu_us=([0-9]+).*/\1/p' "$WORK/d8.d")"
 
+if [ "$ROUNDS" -gt 0 ]; then
+  echo "== 1b. $ROUNDS rounds of $N deliveries over LMTP, 8 sessions: Cursus, then Dovecot"
+  "$CURSUS" --config "$LM" start >/dev/null || { cat "$LM/var/log/cursus.log" >&2; exit 1; }
+  wait_port "$CPORT"
+  # the rows of part 1 keep their figures
+  for f in deliver8.lmtp cpu8.lmtp; do cp "$WORK/fig.$f" "$WORK/keep.$f"; done
+  : >"$WORK/rounds"
+  for r in $(seq "$ROUNDS"); do
+    cursus_lmtp 8 "$N" "$(grep -c ' ims-ms D ' "$LM/var/log/mail.log")" |
+      sed -E "s/^  /  $r: /; s/ +\[mode.*//"
+    dovecot_lmtp 8 "$N" >"$WORK/dr"
+    dcpu=$(sed -nE 's/.*server_cpu_us=([0-9]+).*/\1/p' "$WORK/dr")
+    echo "  $r: dovecot LMTP 8 sessions: $(rate_of "$WORK/dr") msg/s, server CPU $dcpu us/msg"
+    echo "$(cat "$WORK/fig.deliver8.lmtp") $(cat "$WORK/fig.cpu8.lmtp") $(rate_of "$WORK/dr") $dcpu" >>"$WORK/rounds"
+  done
+  "$CURSUS" --config "$LM" stop >/dev/null
+  for f in deliver8.lmtp cpu8.lmtp; do cp "$WORK/keep.$f" "$WORK/fig.$f"; done
+  python3 - "$WORK" <<'EOF'
+import os, statistics, sys
+work = sys.argv[1]
+rows = [[float(x) for x in l.split()] for l in open(os.path.join(work, "rounds"))]
+rate = [c / d for c, _, d, _ in rows]
+cpu = [dc / cc for _, cc, _, dc in rows]
+print("  ratios of the rounds: deliveries/s %s; CPU per delivery %s" % (
+    " ".join("%.1f" % x for x in rate), " ".join("%.1f" % x for x in cpu)))
+for key, vals in (("rounds8rate", rate), ("rounds8cpu", cpu)):
+    open(os.path.join(work, "fig.%s" % key), "w").write(
+        "%.1fx (%.1f-%.1f)" % (statistics.median(vals), min(vals), max(vals)))
+EOF
+fi
+
 if [ -z "$DONLY" ]; then
 # ------------------------------------------------------------ 2. growth
 echo "== 2. one folder growing: Cursus to $GROW (ABI, one thread), Dovecot to $DGROW (LMTP, 8 sessions)"
@@ -457,6 +495,9 @@ line("deliveries/s, 8 sessions (Cursus ABI)", get("fig.deliver8.abi"), get("fig.
 line("deliveries/s, 8 sessions (Cursus LMTP, stored)", get("fig.deliver8.lmtp"), get("fig.deliver8.dovecot"), True)
 line("server CPU per delivery over LMTP, 1 session (us)", get("fig.cpu1.lmtp"), get("fig.cpu1.dovecot"), False)
 line("server CPU per delivery over LMTP, 8 sessions (us)", get("fig.cpu8.lmtp"), get("fig.cpu8.dovecot"), False)
+if get("fig.rounds8rate") != "-":
+    print("  %-60s %35s" % ("8 sessions, median of the rounds: deliveries/s (stored)", get("fig.rounds8rate")))
+    print("  %-60s %35s" % ("8 sessions, median of the rounds: server CPU per delivery", get("fig.rounds8cpu")))
 line("growing folder: deliveries/s, first step (1 thread / 8 sessions)", get("fig.growfirst.cursus"), get("fig.growfirst.dovecot"), True)
 line("growing folder: deliveries/s, last step (%s / %s msgs)" % (grow, dgrow), get("fig.growlast.cursus"), get("fig.growlast.dovecot"), True)
 for size, n in (("small", small), ("big", grow)):

@@ -18,6 +18,17 @@
  * delivers whatever the quota says.  After each delivery the recipient's
  * usage is checked against the warning threshold (host->store->
  * quota_notify).
+ *
+ * Opening a recipient's store session (the directory entry, the store's
+ * record of the user, an unfinished operation to repair) costs as much as
+ * a tenth of a delivery, so a session is kept for the next delivery to
+ * the same user, by one thread at a time, for at most `keep_sessions`
+ * (1 s; 0: never kept) after it was opened: a change in the directory
+ * (quota, status) reaches deliveries as late as the directory's own
+ * cache lets it plus that.  A
+ * delivery that fails on a kept session (the user's store deleted or
+ * moved meanwhile) is tried once more on a fresh one, and a failed
+ * session is not kept.  Sessions are closed when the job goes idle.
  */
 #include "build-config.h"
 #include <cursus/cursus.h>
@@ -31,10 +42,23 @@
 static const cursus_host *host;
 static cursus_module_ctx *mctx;
 
+/* Sessions kept at most (a job delivering to many users at once keeps
+ * those it reaches first). */
+#define KEPT_MAX 1024
+
+/* A store session kept for the next delivery to its user. */
+typedef struct kept {
+  cursus_store_user *u;
+  int64_t opened; /* monotonic ms */
+} kept;
+
 typedef struct chan {
   bool guaranteed;
   bool noexquota; /* over quota: returned at once, no grace period */
   char subaddress_sep;
+  int64_t keep_ms;   /* keep_sessions */
+  GMutex kept_lock;  /* guards kept */
+  GHashTable *kept;  /* user id -> kept*, none of them in use */
 } chan;
 
 /* A recipient as the store sees it. */
@@ -43,10 +67,18 @@ typedef struct rcpt {
   char *user;
   char *folder;
   cursus_store_user *u;
+  int64_t opened; /* when u was opened (monotonic ms) */
+  bool reused;    /* u served an earlier delivery */
+  bool notfound;  /* the store answered "no such mailbox or user" */
   cursus_result res;
   char *text;
   bool done;
 } rcpt;
+
+static void kept_free(kept *k) {
+  host->store->ops->user_close(&k->u);
+  g_free(k);
+}
 
 static int cs_init(cursus_module_ctx *ctx, const cursus_host *h,
                    const char **error_r) {
@@ -58,17 +90,34 @@ static int cs_init(cursus_module_ctx *ctx, const cursus_host *h,
 static int cs_open(cursus_module_ctx *ctx, const cursus_channel *ch,
                    void **data_r, const char **error_r) {
   chan *c = g_new0(chan, 1);
+  g_mutex_init(&c->kept_lock);
+  c->kept = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                  (GDestroyNotify)kept_free);
   c->guaranteed = host->queue->channel_keyword_count(ch, "guaranteed") >= 0;
   static const char *const exquota[] = {"holdexquota", "noexquota", NULL};
   const char *ex = host->queue->channel_keyword_last(ch, exquota);
   c->noexquota = ex != NULL && strcmp(ex, "noexquota") == 0;
   const char *sep = host->setting(ctx, "subaddress_separator");
   c->subaddress_sep = sep != NULL && *sep != '\0' ? sep[0] : '+';
+  c->keep_ms = host->setting_int(ctx, "keep_sessions", 1) * 1000;
   *data_r = c;
   return CURSUS_OK;
 }
 
-static void cs_close(void *data) { g_free(data); }
+/* cs_idle - nothing to deliver: the kept sessions go */
+static void cs_idle(void *data) {
+  chan *c = data;
+  g_mutex_lock(&c->kept_lock);
+  g_hash_table_remove_all(c->kept);
+  g_mutex_unlock(&c->kept_lock);
+}
+
+static void cs_close(void *data) {
+  chan *c = data;
+  g_hash_table_destroy(c->kept);
+  g_mutex_clear(&c->kept_lock);
+  g_free(c);
+}
 
 /* parse_address - user id and folder of "uid%domain+folder@host" */
 static bool parse_address(const chan *c, const char *address, char **user_r,
@@ -119,9 +168,54 @@ static void set_result(rcpt *r, cursus_status st, const char *code,
   r->done = true;
 }
 
-/* open_user - the recipient's store session; a result when not */
-static void open_user(rcpt *r) {
+/* take_kept - the kept session of USER still young enough, or NULL */
+static cursus_store_user *take_kept(chan *c, const char *user,
+                                    int64_t *opened_r) {
+  cursus_store_user *u = NULL;
+  g_mutex_lock(&c->kept_lock);
+  kept *k = g_hash_table_lookup(c->kept, user);
+  if (k != NULL) {
+    if (g_get_monotonic_time() / 1000 - k->opened < c->keep_ms) {
+      u = k->u;
+      k->u = NULL;
+      *opened_r = k->opened;
+    }
+    g_hash_table_remove(c->kept, user);
+  }
+  g_mutex_unlock(&c->kept_lock);
+  return u;
+}
+
+/* keep - R's session for the next delivery to R's user (closed when one
+ * is kept already, it is too old or KEPT_MAX are kept) */
+static void keep(chan *c, rcpt *r) {
+  cursus_store_user *u = r->u;
+  r->u = NULL;
+  if (g_get_monotonic_time() / 1000 - r->opened < c->keep_ms) {
+    g_mutex_lock(&c->kept_lock);
+    if (g_hash_table_size(c->kept) < KEPT_MAX &&
+        g_hash_table_lookup(c->kept, r->user) == NULL) {
+      kept *k = g_new0(kept, 1);
+      k->u = u;
+      k->opened = r->opened;
+      g_hash_table_insert(c->kept, g_strdup(r->user), k);
+      u = NULL;
+    }
+    g_mutex_unlock(&c->kept_lock);
+  }
+  if (u != NULL)
+    host->store->ops->user_close(&u);
+}
+
+/* open_user - the recipient's store session (a kept one unless FRESH); a
+ * result when there is none */
+static void open_user(chan *c, rcpt *r, bool fresh) {
   const char *error = NULL;
+  r->u = fresh ? NULL : take_kept(c, r->user, &r->opened);
+  r->reused = r->u != NULL;
+  if (r->reused)
+    return;
+  r->opened = g_get_monotonic_time() / 1000;
   int st = host->store->user_open(r->user, CURSUS_STORE_USER_CREATE, &r->u,
                                   &error);
   if (st == CURSUS_OK)
@@ -240,6 +334,61 @@ static int copy_content(cursus_store_append *a, cursus_message *msg,
   return st;
 }
 
+/* store_all - one append of MSG for every recipient of RS without a
+ * result yet, each given theirs */
+static void store_all(chan *c, cursus_message *msg, rcpt *rs, size_t n) {
+  const cursus_store_ops *ops = host->store->ops;
+  size_t live = 0;
+  for (size_t i = 0; i < n; i++)
+    live += !rs[i].done;
+  if (live == 0)
+    return;
+  uint64_t off, size;
+  host->queue->content_fd(msg, &off, &size);
+  cursus_store_append_params p = {.size = sizeof(p), .size_hint = size};
+  const char *error = NULL;
+  cursus_store_append *a = host->store->append_begin(&p, &error);
+  int st = a != NULL ? CURSUS_OK : CURSUS_TEMPFAIL;
+  for (size_t i = 0; st == CURSUS_OK && i < n; i++) {
+    if (rs[i].done)
+      continue;
+    cursus_store_target t = {
+        .size = sizeof(t),
+        .mailbox = rs[i].folder != NULL ? rs[i].folder : "INBOX",
+        .options = CURSUS_STORE_TARGET_FALLBACK_INBOX |
+                   CURSUS_STORE_TARGET_POST |
+                   (c->guaranteed ? CURSUS_STORE_TARGET_IGNORE_QUOTA : 0),
+    };
+    st = ops->append_target(a, rs[i].u, &t, &error);
+  }
+  uint64_t total = 0;
+  if (st == CURSUS_OK)
+    st = copy_content(a, msg, &total, &error);
+  cursus_store_append_result *res = g_new0(cursus_store_append_result, live);
+  for (size_t k = 0; k < live; k++)
+    res[k].size = sizeof(res[k]);
+  if (st == CURSUS_OK)
+    ops->append_commit(a, res, &error);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rs[i].done)
+      continue;
+    if (st != CURSUS_OK) {
+      set_result(&rs[i], CURSUS_TEMPFAIL, "4.3.0",
+                 g_strdup_printf("cannot store the message: %s",
+                                 error != NULL ? error : "store failure"));
+    } else {
+      rs[i].notfound = res[k].status != CURSUS_OK &&
+                       res[k].error == CURSUS_STORE_E_NOTFOUND;
+      map_result(c, &rs[i], &res[k], total);
+    }
+    k++;
+  }
+  g_free(res);
+  if (a != NULL)
+    ops->append_free(&a);
+}
+
 static int cs_deliver(void *data, cursus_message *msg, const char **error_r) {
   chan *c = data;
   if (host->store == NULL) {
@@ -249,7 +398,6 @@ static int cs_deliver(void *data, cursus_message *msg, const char **error_r) {
   const cursus_store_ops *ops = host->store->ops;
   size_t n = host->queue->recipient_count(msg);
   rcpt *rs = g_new0(rcpt, n);
-  size_t live = 0;
   for (size_t i = 0; i < n; i++) {
     const cursus_recipient *cr = host->queue->recipient(msg, i);
     rs[i].index = i;
@@ -257,64 +405,35 @@ static int cs_deliver(void *data, cursus_message *msg, const char **error_r) {
       set_result(&rs[i], CURSUS_PERMFAIL, "5.1.3",
                  g_strdup_printf("not a store address: %s", cr->address));
     else
-      open_user(&rs[i]);
-    live += !rs[i].done;
+      open_user(c, &rs[i], false);
   }
-  int status = CURSUS_OK;
-  if (live > 0) {
-    uint64_t off, size;
-    host->queue->content_fd(msg, &off, &size);
-    cursus_store_append_params p = {.size = sizeof(p), .size_hint = size};
-    const char *error = NULL;
-    cursus_store_append *a = host->store->append_begin(&p, &error);
-    int st = a != NULL ? CURSUS_OK : CURSUS_TEMPFAIL;
-    for (size_t i = 0; st == CURSUS_OK && i < n; i++) {
-      if (rs[i].done)
-        continue;
-      cursus_store_target t = {
-          .size = sizeof(t),
-          .mailbox = rs[i].folder != NULL ? rs[i].folder : "INBOX",
-          .options = CURSUS_STORE_TARGET_FALLBACK_INBOX |
-                     CURSUS_STORE_TARGET_POST |
-                     (c->guaranteed ? CURSUS_STORE_TARGET_IGNORE_QUOTA : 0),
-      };
-      st = ops->append_target(a, rs[i].u, &t, &error);
-    }
-    uint64_t total = 0;
-    if (st == CURSUS_OK)
-      st = copy_content(a, msg, &total, &error);
-    cursus_store_append_result *res = g_new0(cursus_store_append_result, live);
-    for (size_t k = 0; k < live; k++)
-      res[k].size = sizeof(res[k]);
-    if (st == CURSUS_OK)
-      ops->append_commit(a, res, &error);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (rs[i].done)
-        continue;
-      if (st != CURSUS_OK) {
-        set_result(&rs[i], CURSUS_TEMPFAIL, "4.3.0",
-                   g_strdup_printf("cannot store the message: %s",
-                                   error != NULL ? error : "store failure"));
-      } else {
-        map_result(c, &rs[i], &res[k], total);
-      }
-      k++;
-    }
-    g_free(res);
-    if (a != NULL)
-      ops->append_free(&a);
+  store_all(c, msg, rs, n);
+  /* a kept session may have outlived the user's store (deleted, made
+   * anew): those recipients are tried once more on a fresh one */
+  bool again = false;
+  for (size_t i = 0; i < n; i++) {
+    if (!rs[i].reused || !rs[i].notfound)
+      continue;
+    ops->user_close(&rs[i].u);
+    rs[i].done = false;
+    rs[i].notfound = false;
+    open_user(c, &rs[i], true);
+    again = true;
   }
+  if (again)
+    store_all(c, msg, rs, n);
   for (size_t i = 0; i < n; i++) {
     host->queue->rcpt_result(msg, rs[i].index, &rs[i].res);
-    if (rs[i].u != NULL)
+    if (rs[i].u != NULL && rs[i].res.status == CURSUS_OK)
+      keep(c, &rs[i]);
+    else if (rs[i].u != NULL)
       ops->user_close(&rs[i].u);
     g_free(rs[i].user);
     g_free(rs[i].folder);
     g_free(rs[i].text);
   }
   g_free(rs);
-  return status;
+  return CURSUS_OK;
 }
 
 static const char *const cs_names[] = {"ims-ms*", NULL};
@@ -324,6 +443,7 @@ static const cursus_channel_ops cs_ops = {
     .channel_names = cs_names,
     .open = cs_open,
     .deliver = cs_deliver,
+    .idle = cs_idle,
     .close = cs_close,
     /* the store locks per user: deliveries of several messages may run at
      * once */
@@ -339,6 +459,9 @@ static const cursus_keyword cs_keywords[] = {
 static const cursus_keyword cs_settings[] = {
     {"subaddress_separator", CURSUS_VALUE_STRING, 1, 1,
      "separates the folder in store addresses (+)"},
+    {"keep_sessions", CURSUS_VALUE_DURATION, 1, 1,
+     "how long a recipient's store session serves further deliveries "
+     "(1 s; 0: each delivery opens its own)"},
     {NULL, 0, 0, 0, NULL},
 };
 

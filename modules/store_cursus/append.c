@@ -20,6 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Content up to this size is kept in memory until the commit writes it
+ * at once and parses it from there (no mapping of the file). */
+#define HOLD_MAX (256 * 1024)
+
 typedef struct target {
   cursus_store_user *u;
   char *mailbox;
@@ -42,6 +46,7 @@ struct cursus_store_append {
   sc_partition *part;     /* where tmp_path is                         */
   char *tmp_path;
   int tmp_fd;
+  GByteArray *held;       /* the content while it is small (HOLD_MAX) */
   uint64_t size;
   bool last_cr;
   GError *werr;           /* the first write error                     */
@@ -67,9 +72,33 @@ static void target_free(target *t) {
 
 /* ------------------------------------------------------------ tmp files */
 
+/* tmp_name - a new name for content on P: each thread writes in one of
+ * SC_TMP_SLOTS directories of P/tmp, since the threads of a channel job
+ * creating and removing names in one directory queue on its lock */
 static char *tmp_name(sc_partition *p) {
-  return g_strdup_printf("%s/tmp/%" G_GINT64_FORMAT ".%d.%08x.tmp", p->path,
-                         g_get_real_time(), (int)getpid(), g_random_int());
+  static gint threads;
+  static GPrivate slot_key; /* the thread's slot + 1 */
+  int slot = GPOINTER_TO_INT(g_private_get(&slot_key));
+  if (slot == 0) {
+    slot = g_atomic_int_add(&threads, 1) % SC_TMP_SLOTS + 1;
+    g_private_set(&slot_key, GINT_TO_POINTER(slot));
+  }
+  return g_strdup_printf("%s/tmp/" SC_TMP_SLOT_PREFIX "%d/%" G_GINT64_FORMAT
+                         ".%d.%08x.tmp",
+                         p->path, slot - 1, g_get_real_time(), (int)getpid(),
+                         g_random_int());
+}
+
+/* tmp_create - open PATH (a tmp_name) new with FLAGS, making its slot
+ * directory the first time; -1 with errno */
+static int tmp_create(const char *path, int flags) {
+  int fd = open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  if (fd >= 0 || errno != ENOENT)
+    return fd;
+  char *dir = g_path_get_dirname(path);
+  int made = mkdir(dir, 0750) == 0 || errno == EEXIST;
+  g_free(dir);
+  return made ? open(path, flags | O_CREAT | O_EXCL | O_CLOEXEC, 0640) : -1;
 }
 
 static bool open_tmp(cursus_store_append *a, GError **error) {
@@ -84,7 +113,7 @@ static bool open_tmp(cursus_store_append *a, GError **error) {
     p = a->st->partitions->pdata[0];
   a->part = p;
   a->tmp_path = tmp_name(p);
-  a->tmp_fd = open(a->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  a->tmp_fd = tmp_create(a->tmp_path, O_RDWR);
   if (a->tmp_fd < 0) {
     sc_errno_error(error, errno, "cannot create", a->tmp_path);
     return false;
@@ -115,7 +144,7 @@ static char *copy_file(sc_store *st, const char *src, sc_partition *p,
     return NULL;
   }
   char *dst = tmp_name(p);
-  int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  int out = tmp_create(dst, O_WRONLY);
   bool ok = out >= 0;
   char buf[65536];
   ssize_t n;
@@ -181,11 +210,30 @@ int sc_op_append_target(cursus_store_append *a, cursus_store_user *user,
   return CURSUS_OK;
 }
 
+/* put - DATA at the end of the content: held while small, else in the
+ * temporary file */
+static bool put(cursus_store_append *a, const void *data, size_t len) {
+  if (a->tmp_fd < 0 && a->size + len <= HOLD_MAX) {
+    if (a->held == NULL)
+      a->held = g_byte_array_sized_new(8192);
+    g_byte_array_append(a->held, data, (guint)len);
+    return true;
+  }
+  if (a->tmp_fd < 0 && !open_tmp(a, &a->werr))
+    return false;
+  if (a->held != NULL) {
+    bool ok = write_all(a->tmp_fd, a->held->data, a->held->len);
+    g_byte_array_free(a->held, TRUE);
+    a->held = NULL;
+    if (!ok)
+      return false;
+  }
+  return write_all(a->tmp_fd, data, len);
+}
+
 int sc_op_append_write(cursus_store_append *a, const void *data, size_t len,
                        const char **error_r) {
   if (a->werr != NULL)
-    return sc_user_fail(NULL, g_error_copy(a->werr), error_r);
-  if (a->tmp_fd < 0 && !open_tmp(a, &a->werr))
     return sc_user_fail(NULL, g_error_copy(a->werr), error_r);
   bool ok;
   size_t added = len;
@@ -199,13 +247,14 @@ int sc_op_append_write(cursus_store_append *a, const void *data, size_t len,
       a->last_cr = p[i] == '\r';
     }
     added = s->len;
-    ok = write_all(a->tmp_fd, s->str, s->len);
+    ok = put(a, s->str, s->len);
     g_string_free(s, TRUE);
   } else {
-    ok = write_all(a->tmp_fd, data, len);
+    ok = put(a, data, len);
   }
   if (!ok) {
-    sc_errno_error(&a->werr, errno, "cannot write", a->tmp_path);
+    if (a->werr == NULL)
+      sc_errno_error(&a->werr, errno, "cannot write", a->tmp_path);
     return sc_user_fail(NULL, g_error_copy(a->werr), error_r);
   }
   a->size += added;
@@ -223,12 +272,17 @@ int sc_op_append_write(cursus_store_append *a, const void *data, size_t len,
 static GBytes *parse_tmp(cursus_store_append *a, int64_t *sent_r,
                          int16_t *sent_tz_r) {
   sc_msginfo *info;
-  void *map = MAP_FAILED;
-  if (a->size > 0)
-    map = mmap(NULL, a->size, PROT_READ, MAP_PRIVATE, a->tmp_fd, 0);
-  info = map != MAP_FAILED ? sc_mime_parse(map, a->size) : sc_mime_parse("", 0);
-  if (map != MAP_FAILED)
-    munmap(map, a->size);
+  if (a->held != NULL) {
+    info = sc_mime_parse((const char *)a->held->data, a->held->len);
+  } else {
+    void *map = a->size > 0 ? mmap(NULL, a->size, PROT_READ, MAP_PRIVATE,
+                                   a->tmp_fd, 0)
+                            : MAP_FAILED;
+    info = map != MAP_FAILED ? sc_mime_parse(map, a->size)
+                             : sc_mime_parse("", 0);
+    if (map != MAP_FAILED)
+      munmap(map, a->size);
+  }
   *sent_r = info->sent_date;
   *sent_tz_r = info->sent_tz;
   sc_wbuf *b = g_byte_array_new();
@@ -569,8 +623,10 @@ int sc_op_append_commit(cursus_store_append *a,
     return sc_user_fail(NULL, err, error_r);
   }
   a->committed = true;
-  if (a->werr == NULL && a->tmp_fd < 0)
-    open_tmp(a, &a->werr); /* an empty message */
+  /* the content held in memory (or an empty message) gets its file */
+  if (a->werr == NULL && a->tmp_fd < 0 && open_tmp(a, &a->werr) &&
+      a->held != NULL && !write_all(a->tmp_fd, a->held->data, a->held->len))
+    sc_errno_error(&a->werr, errno, "cannot write", a->tmp_path);
   if (a->werr == NULL && a->st->fsync && fdatasync(a->tmp_fd) < 0)
     sc_errno_error(&a->werr, errno, "cannot sync", a->tmp_path);
   if (a->werr != NULL) {
@@ -657,6 +713,8 @@ void sc_op_append_free(cursus_store_append **ap) {
     unlink(value);
   g_hash_table_destroy(a->copies);
   g_ptr_array_free(a->targets, TRUE);
+  if (a->held != NULL)
+    g_byte_array_free(a->held, TRUE);
   g_free(a->tmp_path);
   if (a->werr != NULL)
     g_error_free(a->werr);

@@ -1,5 +1,14 @@
 /*
  * mboxlist.c - the system area database and ACL text
+ *
+ * Readers take a shared flock and see the latest commit; writers an
+ * exclusive one.  Every change moves the generation, a counter in the
+ * first 8 bytes of the lock file: once when a writer takes the lock (so
+ * that a writer killed before it finished still leaves a new number) and
+ * once more when it is done.  Single-key lookups are remembered for the
+ * generation they were read in: while the number has not moved, nobody
+ * has changed the list, and a lookup costs a pread of the counter
+ * instead of two flocks and a B+ tree search (a delivery makes three).
  */
 #include "mboxlist.h"
 
@@ -23,7 +32,13 @@ struct sc_mboxlist {
   GMutex mu;
   TCBDB *reader;
   uint64_t reader_gen;
+  GMutex memo_mu;     /* guards memo and memo_gen                      */
+  GHashTable *memo;   /* key (GBytes) -> value (GBytes; empty: absent) */
+  uint64_t memo_gen;  /* the generation memo was read in               */
 };
+
+/* Lookups remembered before the memo starts over. */
+#define MEMO_MAX 4096
 
 struct sc_mltx {
   sc_mboxlist *ml;
@@ -133,6 +148,15 @@ static uint64_t read_gen(sc_mboxlist *ml) {
   return g;
 }
 
+/* bump_gen - a new generation: readers in every process see the list
+ * changed (called with the exclusive lock) */
+static void bump_gen(sc_mboxlist *ml) {
+  uint64_t gen = read_gen(ml) + 1;
+  if (pwrite(ml->lock_fd, &gen, 8, 0) != 8)
+    sc_log(CURSUS_LOG_WARNING, "%s: cannot record the generation: %s",
+           ml->path, g_strerror(errno));
+}
+
 static TCBDB *bdb_open(const char *path, int mode, GError **error) {
   if (!sc_tc_sane(path, error))
     return NULL;
@@ -169,6 +193,10 @@ sc_mboxlist *sc_mboxlist_open(const char *dir, char sep, unsigned timeout_ms,
   ml->sep = sep;
   ml->timeout_ms = timeout_ms;
   g_mutex_init(&ml->mu);
+  g_mutex_init(&ml->memo_mu);
+  ml->memo = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+                                   (GDestroyNotify)g_bytes_unref,
+                                   (GDestroyNotify)g_bytes_unref);
   char *lock = g_build_filename(dir, "lock", NULL);
   ml->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (ml->lock_fd < 0) {
@@ -227,6 +255,8 @@ void sc_mboxlist_close(sc_mboxlist **mlp) {
   if (ml->lock_fd >= 0)
     close(ml->lock_fd);
   g_mutex_clear(&ml->mu);
+  g_mutex_clear(&ml->memo_mu);
+  g_hash_table_destroy(ml->memo);
   g_free(ml->dir);
   g_free(ml->path);
   g_free(ml);
@@ -263,6 +293,62 @@ static void read_end(sc_mboxlist *ml) {
   g_mutex_unlock(&ml->mu);
 }
 
+/* value_copy - V (VSZ bytes) as the caller's malloc'd copy */
+static void *value_copy(const void *v, size_t vsz) {
+  void *c = malloc(vsz + 1);
+  if (c != NULL) {
+    memcpy(c, v, vsz);
+    ((char *)c)[vsz] = '\0';
+  }
+  return c;
+}
+
+/* get - the value of key K (malloc'd, for free()) or NULL when absent;
+ * from the memo while the generation has not moved.  False on an error */
+static bool get(sc_mboxlist *ml, const GByteArray *k, void **v_r, int *vsz_r,
+                GError **error) {
+  GBytes *key = g_bytes_new(k->data, k->len);
+  uint64_t now = read_gen(ml);
+  g_mutex_lock(&ml->memo_mu);
+  GBytes *hit = now != 0 && now == ml->memo_gen
+                    ? g_hash_table_lookup(ml->memo, key)
+                    : NULL;
+  if (hit != NULL) {
+    gsize n;
+    const void *d = g_bytes_get_data(hit, &n);
+    *v_r = n > 0 ? value_copy(d, n - 1) : NULL;
+    *vsz_r = n > 0 ? (int)n - 1 : 0;
+    g_mutex_unlock(&ml->memo_mu);
+    g_bytes_unref(key);
+    return true;
+  }
+  g_mutex_unlock(&ml->memo_mu);
+  TCBDB *db = read_begin(ml, error);
+  if (db == NULL) {
+    g_bytes_unref(key);
+    return false;
+  }
+  *v_r = tcbdbget(db, k->data, (int)k->len, vsz_r);
+  uint64_t gen = ml->reader_gen;
+  read_end(ml);
+  /* a value is kept with one byte more, so that absent is empty */
+  GBytes *val = *v_r != NULL ? g_bytes_new(*v_r, (gsize)*vsz_r + 1)
+                             : g_bytes_new(NULL, 0);
+  g_mutex_lock(&ml->memo_mu);
+  if (gen != ml->memo_gen || g_hash_table_size(ml->memo) >= MEMO_MAX) {
+    g_hash_table_remove_all(ml->memo);
+    ml->memo_gen = gen;
+  }
+  if (gen != 0)
+    g_hash_table_replace(ml->memo, key, val);
+  else {
+    g_bytes_unref(key);
+    g_bytes_unref(val);
+  }
+  g_mutex_unlock(&ml->memo_mu);
+  return true;
+}
+
 /* scan - call CB for every key starting with PREFIX */
 static void scan(TCBDB *db, const void *prefix, int plen,
                  void (*cb)(void *data, const char *k, int ksz, const void *v,
@@ -286,14 +372,13 @@ static void scan(TCBDB *db, const void *prefix, int plen,
 
 int sc_mboxlist_user(sc_mboxlist *ml, const char *user, sc_userrec **rec_r,
                      GError **error) {
-  TCBDB *db = read_begin(ml, error);
-  if (db == NULL)
-    return CURSUS_TEMPFAIL;
   GByteArray *k = key2('U', user, NULL);
   int vsz;
-  void *v = tcbdbget(db, k->data, (int)k->len, &vsz);
-  read_end(ml);
+  void *v;
+  bool ok = get(ml, k, &v, &vsz, error);
   g_byte_array_free(k, TRUE);
+  if (!ok)
+    return CURSUS_TEMPFAIL;
   *rec_r = v != NULL ? user_decode(user, v, vsz) : NULL;
   free(v);
   return *rec_r != NULL ? CURSUS_OK : CURSUS_NONE;
@@ -301,13 +386,13 @@ int sc_mboxlist_user(sc_mboxlist *ml, const char *user, sc_userrec **rec_r,
 
 int sc_mboxlist_get(sc_mboxlist *ml, const char *owner, const char *name,
                     sc_mbox **m_r, GError **error) {
-  TCBDB *db = read_begin(ml, error);
-  if (db == NULL)
-    return CURSUS_TEMPFAIL;
   GByteArray *k = key2('F', owner, name);
   int vsz;
-  void *v = tcbdbget(db, k->data, (int)k->len, &vsz);
-  read_end(ml);
+  void *v;
+  if (!get(ml, k, &v, &vsz, error)) {
+    g_byte_array_free(k, TRUE);
+    return CURSUS_TEMPFAIL;
+  }
   *m_r = v != NULL ? mbox_decode((char *)k->data, (int)k->len, v, vsz) : NULL;
   free(v);
   g_byte_array_free(k, TRUE);
@@ -419,14 +504,13 @@ bool sc_mboxlist_users(sc_mboxlist *ml, GPtrArray *out, GError **error) {
 }
 
 char *sc_mboxlist_intent(sc_mboxlist *ml, const char *user, GError **error) {
-  TCBDB *db = read_begin(ml, error);
-  if (db == NULL)
-    return NULL;
   GByteArray *k = key2('P', user, NULL);
   int vsz;
-  void *v = tcbdbget(db, k->data, (int)k->len, &vsz);
-  read_end(ml);
+  void *v;
+  bool ok = get(ml, k, &v, &vsz, error);
   g_byte_array_free(k, TRUE);
+  if (!ok)
+    return NULL;
   char *r = v != NULL ? g_strndup(v, (gsize)vsz) : NULL;
   free(v);
   return r;
@@ -442,6 +526,7 @@ sc_mltx *sc_mboxlist_begin(sc_mboxlist *ml, GError **error) {
     g_mutex_unlock(&ml->mu);
     return NULL;
   }
+  bump_gen(ml);
   /* Tokyo Cabinet opens a file once per process: the reader goes */
   close_reader(ml);
   TCBDB *db = bdb_open(ml->path, BDBOWRITER | BDBOCREAT, error);
@@ -460,10 +545,7 @@ sc_mltx *sc_mboxlist_begin(sc_mboxlist *ml, GError **error) {
 static void tx_end(sc_mltx *tx) {
   tcbdbclose(tx->db);
   tcbdbdel(tx->db);
-  uint64_t gen = read_gen(tx->ml) + 1;
-  if (pwrite(tx->ml->lock_fd, &gen, 8, 0) != 8)
-    sc_log(CURSUS_LOG_WARNING, "%s: cannot record the generation: %s",
-           tx->ml->path, g_strerror(errno));
+  bump_gen(tx->ml);
   flock(tx->ml->lock_fd, LOCK_UN);
   g_mutex_unlock(&tx->ml->mu);
   g_free(tx);
@@ -498,17 +580,14 @@ bool sc_mboxlist_exclusive(sc_mboxlist *ml, GError **error) {
     g_mutex_unlock(&ml->mu);
     return false;
   }
+  bump_gen(ml);
   close_reader(ml);
   return true;
 }
 
 void sc_mboxlist_release(sc_mboxlist *ml, bool changed) {
-  if (changed) {
-    uint64_t gen = read_gen(ml) + 1;
-    if (pwrite(ml->lock_fd, &gen, 8, 0) != 8)
-      sc_log(CURSUS_LOG_WARNING, "%s: cannot record the generation: %s",
-             ml->path, g_strerror(errno));
-  }
+  if (changed)
+    bump_gen(ml);
   flock(ml->lock_fd, LOCK_UN);
   g_mutex_unlock(&ml->mu);
 }

@@ -77,6 +77,10 @@ typedef struct sc_store {
   struct cursus_store_partition *partitions_out; /* of the partitions op */
 } sc_store;
 
+/* Content being written goes to PART/tmp/slotN/ (N < SC_TMP_SLOTS). */
+#define SC_TMP_SLOTS 8
+#define SC_TMP_SLOT_PREFIX "slot"
+
 /* sc_store_partition - the partition named NAME, or NULL */
 sc_partition *sc_store_partition(sc_store *st, const char *name);
 

@@ -115,16 +115,20 @@ static void store_free(sc_store *st) {
   g_free(st);
 }
 
-/* clean_tmp - remove what interrupted deliveries left in PART/tmp */
-static void clean_tmp(sc_partition *p) {
-  char *dir = g_build_filename(p->path, "tmp", NULL);
+/* clean_dir - remove what in DIR is older than LIMIT; the writers'
+ * slot directories are kept and cleaned inside when TOP */
+static void clean_dir(const char *dir, int64_t limit, bool top) {
   GDir *d = g_dir_open(dir, 0, NULL);
   const char *name;
-  int64_t limit = g_get_real_time() / G_USEC_PER_SEC - 3600;
   while (d != NULL && (name = g_dir_read_name(d)) != NULL) {
     char *path = g_build_filename(dir, name, NULL);
     struct stat st;
-    if (lstat(path, &st) == 0 && st.st_mtime < limit) {
+    bool slot = top && g_str_has_prefix(name, SC_TMP_SLOT_PREFIX);
+    if (lstat(path, &st) < 0) {
+      /* gone meanwhile */
+    } else if (slot && S_ISDIR(st.st_mode)) {
+      clean_dir(path, limit, false);
+    } else if (st.st_mtime < limit) {
       if (S_ISDIR(st.st_mode))
         sc_rmtree(path);
       else
@@ -134,6 +138,12 @@ static void clean_tmp(sc_partition *p) {
   }
   if (d != NULL)
     g_dir_close(d);
+}
+
+/* clean_tmp - remove what interrupted deliveries left in PART/tmp */
+static void clean_tmp(sc_partition *p) {
+  char *dir = g_build_filename(p->path, "tmp", NULL);
+  clean_dir(dir, g_get_real_time() / G_USEC_PER_SEC - 3600, true);
   g_free(dir);
 }
 

@@ -228,3 +228,22 @@ def test_quota_from_user_domain_and_server(cursus):
     assert limits("alice") == ("1048576", "7")
     assert limits("carol") == ("5", "7")
     assert limits("erin@example.net") == ("1024", "9")
+
+
+def test_kept_session_outlived_by_the_store(cursus):
+    """A channel job keeps a recipient's store session for the next
+    delivery (an hour here); the user's whole store deleted meanwhile, the
+    next message is stored all the same, in a store made anew."""
+    srv = make_mta(cursus, deliver=True,
+                   conf_extra="[module channel_store]\nkeep_sessions = 3600\n")
+    assert lmtp(srv, "alice@example.com", msg(1)) == {}
+    assert wait_messages(srv, "user/alice/INBOX", 1) == 1
+    ok(srv, "mbox", "delete", "user/alice")
+    assert messages(srv, "user/alice/INBOX") == 0
+    assert lmtp(srv, "alice@example.com", msg(2)) == {}
+    assert wait_messages(srv, "user/alice/INBOX", 1) == 1
+    delivered = log_lines(srv, "ims-ms", "D")
+    assert len(delivered) == 2
+    assert not log_lines(srv, "ims-ms", "R")
+    files = store_files(srv, "alice", "1.msg")
+    assert len(files) == 1 and open(files[0], "rb").read().endswith(msg(2))

@@ -273,9 +273,23 @@ def test_stored_housekeeping(cursus):
     ok(srv, "mbox", "create", "user/joe")
     for _ in range(3):
         append(srv, "user/joe")
+    # what interrupted deliveries left in tmp (in the writers' slots or
+    # not) goes when it is an hour old, the slots stay
+    tmp = glob.glob(os.path.join(srv.state, "store", "partition", "*",
+                                 "tmp"))[0]
+    os.makedirs(os.path.join(tmp, "slot3"), exist_ok=True)
+    left = {name: os.path.join(tmp, name)
+            for name in ("slot3/old.tmp", "slot3/new.tmp", "old.tmp")}
+    for name, path in left.items():
+        with open(path, "wb") as f:
+            f.write(MSG)
+        if "old" in name:
+            os.utime(path, (time.time() - 7200, time.time() - 7200))
     srv.start()
     # a snapshot at start (none was newer than the interval)
     assert srv.wait_until(lambda: srv.cursus("snapshot", "list").stdout.strip())
+    assert [n for n, p in sorted(left.items()) if os.path.exists(p)] == \
+        ["slot3/new.tmp"]
     # the quota pass warns joe
     assert srv.wait_for_log("warned at joe", timeout=15)
     assert "4 msgs" in ok(srv, "mbox", "list", "-x", "-u", "joe")

@@ -499,8 +499,14 @@ START_TEST(test_single_copy) {
   ck_assert_uint_eq(b.st_nlink, 2);
   ck_assert_uint_ne(a.st_ino, b.st_ino);
   g_ptr_array_free(f, TRUE);
-  /* nothing left behind in the partitions' tmp */
+  /* nothing left behind in the partitions' tmp (but the writers' slot
+   * directories) */
   f = files("p*/tmp/*");
+  for (guint i = 0; i < f->len; i++)
+    ck_assert_msg(strstr(f->pdata[i], "/tmp/slot") != NULL, "left: %s",
+                  (char *)f->pdata[i]);
+  g_ptr_array_free(f, TRUE);
+  f = files("p*/tmp/*/*");
   ck_assert_uint_eq(f->len, 0);
   g_ptr_array_free(f, TRUE);
   for (int i = 0; i < 5; i++)
@@ -1952,6 +1958,44 @@ START_TEST(test_watch_across_processes) {
 }
 END_TEST
 
+/* A process remembers what it read from the mailbox list: another
+ * process's rename, delete and re-create must still be seen at once. */
+START_TEST(test_mboxlist_memo_across_processes) {
+  const char *error;
+  cursus_store_user *u = new_user("joe");
+  ck_assert_int_eq(O->mailbox_create(u, "Work", 0, &error), CURSUS_OK);
+  ck_assert_uint_eq(append1(u, "Work", msg1), 1);
+  ck_assert_uint_eq(append1(u, "Work", msg1), 2); /* read from memory */
+  pid_t kid = fork();
+  if (kid == 0) {
+    cursus_store_user *cu = user("joe", 0);
+    int ok = O->mailbox_rename(cu, "Work", "Old", &error) == CURSUS_OK;
+    O->user_close(&cu);
+    _exit(ok ? 0 : 1);
+  }
+  int st;
+  waitpid(kid, &st, 0);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  cursus_store_append_result res;
+  ck_assert_int_eq(try_append(u, "Work", msg1, 0, &res), CURSUS_PERMFAIL);
+  ck_assert_int_eq(res.error, CURSUS_STORE_E_NOTFOUND);
+  ck_assert_uint_eq(append1(u, "Old", msg1), 3);
+  kid = fork();
+  if (kid == 0) {
+    cursus_store_user *cu = user("joe", 0);
+    int ok = O->mailbox_delete(cu, "Old", &error) == CURSUS_OK &&
+             O->mailbox_create(cu, "Old", 0, &error) == CURSUS_OK;
+    O->user_close(&cu);
+    _exit(ok ? 0 : 1);
+  }
+  waitpid(kid, &st, 0);
+  ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  /* the new folder starts again at UID 1 */
+  ck_assert_uint_eq(append1(u, "Old", msg1), 1);
+  O->user_close(&u);
+}
+END_TEST
+
 int main(void) {
   builddir = g_strdup(g_getenv("CURSUS_BUILDDIR") ? g_getenv("CURSUS_BUILDDIR")
                                                   : ".");
@@ -1983,6 +2027,7 @@ int main(void) {
   tcase_add_test(tc, test_large_message);
   tcase_add_test(tc, test_exclusive_and_concurrency);
   tcase_add_test(tc, test_watch_across_processes);
+  tcase_add_test(tc, test_mboxlist_memo_across_processes);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
