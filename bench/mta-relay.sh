@@ -138,6 +138,9 @@ PROTOCOL=smtp
 PORT=$port
 CHANNEL=tcp_local
 EOF
+  # four deliveries at once per job: the relay host is a loopback sink a
+  # few connections keep busy; more threads only cost switches on two
+  # cores (THREADS 4, 8, 16: 459-499, 519-569, 653 us of CPU per message)
   cat >"$dir/job_controller.cnf" <<'EOF'
 [POOL=DEFAULT]
 JOB_LIMIT=10
