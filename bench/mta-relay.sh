@@ -4,17 +4,19 @@
 #   1. end to end relay: smtp-source (20 sessions, 10 KB messages) into
 #      the MTA's SMTP port; the MTA relays every message over SMTP to a
 #      loopback smtp-sink that exits after the last one; messages per
-#      second from the first send to the sink's exit, after a warm-up run
-#      of a fifth as many (steady state: processes started, caches and
-#      Cursus's spare queue files filled).  Cursus (SMTP in -> tcp_local
-#      out through its job controller and channel jobs) and Postfix
-#      (relayhost) in the same run, and their ratio.
+#      second from the first send to the sink's exit, and the server's
+#      CPU time per message; a warm-up run of a fifth as many (steady
+#      state: processes started, caches and Cursus's spare queue files
+#      filled), then RUNS runs and their median.  Cursus (SMTP in ->
+#      tcp_local out through its job controller and channel jobs) and
+#      Postfix (relayhost) in the same run, and the ratio of the medians.
 #   2. the job controller's start-up scan of a queue of QUEUE messages;
 #   3. `cursus qm list` on that queue, while the server runs (from the job
 #      controller's cache) and while it is stopped (from the files).
 #
 # Usage: bench/mta-relay.sh [-n MESSAGES] [-s SESSIONS] [-l BYTES] [-q QUEUE]
-#        (defaults 20000, 20, 10240, 100000)
+#                           [-r RUNS]
+#        (defaults 20000, 20, 10240, 100000, 3)
 # Needs: a built tree (CURSUS_BUILDDIR, default .), postfix (smtp-source,
 # smtp-sink), root (Postfix runs as its own user).  Everything listens on
 # 127.0.0.1 only and stops at the end.
@@ -23,12 +25,14 @@ N=20000
 SESSIONS=20
 SIZE=10240
 QUEUE=100000
-while getopts n:s:l:q: o; do
+RUNS=3
+while getopts n:s:l:q:r: o; do
   case $o in
     n) N=$OPTARG ;;
     s) SESSIONS=$OPTARG ;;
     l) SIZE=$OPTARG ;;
     q) QUEUE=$OPTARG ;;
+    r) RUNS=$OPTARG ;;
     *) sed -n '2,20p' "$0"; exit 2 ;;
   esac
 done
@@ -85,7 +89,7 @@ relay_run() {
   python3 -c "
 n=$N; a=$t1-$t0; e=$t2-$t0
 print('%-8s accepted %6.0f msg/s   relayed end to end %6.0f msg/s   (%.1f s)   server CPU %4.0f us/msg' % ('$name', n/a, n/e, e, ($c1-$c0)/n*1e6))
-print('RATE', n/e, ($c1-$c0)/n*1e6)" | tee "$WORK/$name.rate" | grep -v ^RATE
+print('RATE', n/e, ($c1-$c0)/n*1e6)" | tee -a "$WORK/$name.rate" | grep -v ^RATE
 }
 
 # ------------------------------------------------------------- Cursus
@@ -194,7 +198,7 @@ setup_cursus "$CPORT" "$SINK"
 cursus_cmd start >/dev/null || { echo "cursus did not start" >&2; cat "$WORK"/cursus-var/log/cursus.log; exit 1; }
 wait_port "$CPORT"
 relay_run cursus "$CPORT" "$SINK" "$WARMUP"
-relay_run cursus "$CPORT" "$SINK"
+for _ in $(seq "$RUNS"); do relay_run cursus "$CPORT" "$SINK"; done
 left=$(cursus_cmd qm list | tail -1); [ -n "${KEEP_WORK:-}" ] && cursus_cmd qm list
 cursus_cmd stop >/dev/null
 echo "         (queue after the run: $left)"
@@ -223,12 +227,18 @@ POSTFIX_PID=$!
 PIDS+=($!)
 wait_port "$PPORT" || { cat "$WORK/postfix.log" >&2; exit 1; }
 relay_run postfix "$PPORT" "$PSINK" "$WARMUP"
-relay_run postfix "$PPORT" "$PSINK"
+for _ in $(seq "$RUNS"); do relay_run postfix "$PPORT" "$PSINK"; done
 postfix -c "$WORK/postfix" stop >/dev/null 2>&1
 python3 -c "
-c, cc = map(float, open('$WORK/cursus.rate').read().split('RATE')[1].split())
-p, pc = map(float, open('$WORK/postfix.rate').read().split('RATE')[1].split())
-print('ratio    cursus / postfix end to end: %.2fx   (server CPU per message: %.2fx less)' % (c/p, pc/cc))"
+def runs(name):
+    rows = [l.split()[1:] for l in open('$WORK/%s.rate' % name) if l.startswith('RATE')]
+    rows = sorted((float(r), float(c)) for r, c in rows)
+    return rows[len(rows) // 2], rows[0][0], rows[-1][0]
+(c, cc), clo, chi = runs('cursus')
+(p, pc), plo, phi = runs('postfix')
+print('median   cursus %.0f msg/s (%.0f-%.0f), postfix %.0f msg/s (%.0f-%.0f)' % (c, clo, chi, p, plo, phi))
+print('ratio    cursus / postfix end to end: %.2fx   (server CPU per message: %.2fx less)' % (c/p, pc/cc))
+"
 
 # ------------------------------------------------------ queue scan, qm list
 echo "== queue of $QUEUE messages (1 KB each)"
