@@ -845,6 +845,16 @@ static void fill_addresses(cursus_conn *c) {
   c->info.local_ip = c->local_ip;
   g_strlcpy(c->remote_ip, "unknown", sizeof(c->remote_ip));
   g_strlcpy(c->local_ip, "unknown", sizeof(c->local_ip));
+  const handoff_addr *a = c->params.addr;
+  if (a != NULL && !c->params.unix_socket) {
+    if (a->remote_ip[0] != '\0')
+      g_strlcpy(c->remote_ip, a->remote_ip, sizeof(c->remote_ip));
+    if (a->local_ip[0] != '\0')
+      g_strlcpy(c->local_ip, a->local_ip, sizeof(c->local_ip));
+    c->info.remote_port = a->remote_port;
+    c->info.local_port = a->local_port;
+    return;
+  }
   if (c->params.unix_socket) {
     g_strlcpy(c->remote_ip, "unix", sizeof(c->remote_ip));
     g_strlcpy(c->local_ip, "unix", sizeof(c->local_ip));
@@ -894,8 +904,9 @@ bool conn_start(ev_loop *loop, const conn_params *params) {
   c->info.unix_socket = params->unix_socket;
   c->info.local_hostname = params->hostname;
   c->link.data = c;
-  fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-  if (!params->unix_socket) {
+  if (params->addr == NULL)
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+  if (!params->unix_socket && params->addr == NULL) {
     /* output is gathered into whole replies already; a reply written
      * while the previous one is unacknowledged (results that complete
      * one after another, pipelined) must not wait for the peer's
@@ -904,6 +915,7 @@ bool conn_start(ev_loop *loop, const conn_params *params) {
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   }
   fill_addresses(c);
+  c->params.addr = NULL; /* the hand-off message it points to is gone */
   c->log_context = g_strdup_printf("%s %s", params->service, c->remote_ip);
   c->io = ev_io_new(loop, c->fd, 0, on_io_cb, c);
   g_queue_push_tail_link(&all_conns, &c->link);

@@ -9,6 +9,8 @@
 #ifndef CURSUS_CONN_H
 #define CURSUS_CONN_H
 
+#include "handoff.h"
+
 #include <stdbool.h>
 #include <cursus/cursus.h>
 #include "module/loader.h"
@@ -28,6 +30,9 @@ typedef struct conn_params {
   int fd;
   bool implicit_tls;
   bool unix_socket;
+  /* when not NULL: the fd is non-blocking with TCP_NODELAY already, and
+   * these are its two ends (the dispatcher knew them) */
+  const handoff_addr *addr;
   const char *service;  /* service name (kept by the worker) */
   const char *channel;  /* default source channel, or NULL */
   const char *hostname; /* this server's name */

@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,11 @@ typedef struct listener {
   bool tls;
   bool unix_socket;
   char *desc; /* for the log */
+  /* the address it is bound to, when that is each connection's own
+   * (not a wildcard) */
+  bool local_known;
+  char local_ip[INET6_ADDRSTRLEN];
+  uint16_t local_port;
 } listener;
 
 /* per client IP accounting */
@@ -154,6 +160,9 @@ static int listen_tcp(const char *addr, unsigned port, int backlog,
   }
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  /* accepted sockets inherit it: replies gathered whole must not wait
+   * for the peer's delayed ACK (the worker counts on it) */
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (family == AF_INET6 && addr == NULL)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
   if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0) {
@@ -219,20 +228,34 @@ static bool ip_in_network(const char *ip, const char *cidr) {
   return true;
 }
 
-static void peer_ip(int fd, char *buf, size_t len) {
+/* addr_text - SS as an IP address (IPv4-mapped IPv6 shown as IPv4) and
+ * a port; false for another family */
+static bool addr_text(const struct sockaddr_storage *ss, char *ip,
+                      size_t len, uint16_t *port_r) {
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+    inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)len);
+    *port_r = ntohs(in->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+    inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)len);
+    *port_r = ntohs(in6->sin6_port);
+    if (g_str_has_prefix(ip, "::ffff:") && strchr(ip + 7, '.') != NULL)
+      memmove(ip, ip + 7, strlen(ip + 7) + 1);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* local_end - the server side of FD */
+static void local_end(int fd, char *ip, size_t len, uint16_t *port_r) {
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
-  g_strlcpy(buf, "unix", len);
-  if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-    return;
-  if (ss.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, buf, (socklen_t)len);
-  } else if (ss.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, buf,
-              (socklen_t)len);
-    if (g_str_has_prefix(buf, "::ffff:") && strchr(buf + 7, '.') != NULL)
-      memmove(buf, buf + 7, strlen(buf + 7) + 1);
-  }
+  g_strlcpy(ip, "", len);
+  *port_r = 0;
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+    (void)addr_text(&ss, ip, len, port_r);
 }
 
 static client *client_get(const char *ip) {
@@ -448,10 +471,12 @@ static void worker_free(worker *w) {
   g_free(w);
 }
 
-static bool hand_off(worker *w, int fd, const char *ip, bool tls,
+static bool hand_off(worker *w, int fd, const handoff_addr *a, bool tls,
                      bool is_unix) {
+  const char *ip = a->remote_ip;
   handoff_msg msg = {.type = HANDOFF_CONN, .id = ++disp.next_id,
-                     .implicit_tls = tls, .unix_socket = is_unix};
+                     .implicit_tls = tls, .unix_socket = is_unix,
+                     .ready = 1, .addr = *a};
   if (!handoff_send_fd(w->ctl, &msg, fd)) {
     log_warning("%s: hand-off to worker pid %ld failed: %s", w->svc->name,
                 (long)w->pid, g_strerror(errno));
@@ -479,12 +504,12 @@ static void forget_client(const char *ip, bool is_unix) {
 }
 
 /* dispatch - hand an admitted connection to a worker */
-static void dispatch(service *s, int fd, const char *ip, bool tls,
+static void dispatch(service *s, int fd, const handoff_addr *a, bool tls,
                      bool is_unix) {
   worker *w = pick_worker(s);
-  if (w == NULL || !hand_off(w, fd, ip, tls, is_unix)) {
-    forget_client(ip, is_unix);
-    refuse(s, fd, ip, &no_worker);
+  if (w == NULL || !hand_off(w, fd, a, tls, is_unix)) {
+    forget_client(a->remote_ip, is_unix);
+    refuse(s, fd, a->remote_ip, &no_worker);
     return;
   }
   close(fd);
@@ -495,7 +520,7 @@ typedef struct rbl_wait {
   service *s;
   int fd;
   bool tls;
-  char ip[INET6_ADDRSTRLEN];
+  handoff_addr a;
 } rbl_wait;
 
 static void rbl_done(const char *zone, const char *reason, void *data) {
@@ -503,21 +528,21 @@ static void rbl_done(const char *zone, const char *reason, void *data) {
   service *s = w->s;
   s->checking--;
   if (disp.stopping) {
-    forget_client(w->ip, false);
+    forget_client(w->a.remote_ip, false);
     close(w->fd);
   } else if (zone != NULL) {
     char *why = dnsbl_reason_clean(reason != NULL ? reason : "", 200);
     char *text = g_strdup_printf(
         "access_control: host %s found on DNS list %s and rejected%s%s",
-        w->ip, zone, *why != '\0' ? ": " : "", why);
+        w->a.remote_ip, zone, *why != '\0' ? ": " : "", why);
     refusal r = {.why = "DNS block list", .code = 554, .status = "5.7.1",
                  .text = text};
-    forget_client(w->ip, false);
-    refuse(s, w->fd, w->ip, &r);
+    forget_client(w->a.remote_ip, false);
+    refuse(s, w->fd, w->a.remote_ip, &r);
     g_free(text);
     g_free(why);
   } else {
-    dispatch(s, w->fd, w->ip, w->tls, false);
+    dispatch(s, w->fd, &w->a, w->tls, false);
   }
   g_free(w);
   service_update_accepting(s);
@@ -525,8 +550,9 @@ static void rbl_done(const char *zone, const char *reason, void *data) {
 
 /* admitted - a connection past BLOCK, the limits and PORT_ACCESS: ask
  * the DNS block lists if the service has them, else hand it off */
-static void admitted(service *s, int fd, const char *ip, bool tls,
+static void admitted(service *s, int fd, const handoff_addr *a, bool tls,
                      bool is_unix) {
+  const char *ip = a->remote_ip;
   if (!is_unix && s->cfg->dns_zones != NULL) {
     char *error = NULL;
     dns_resolver *r = hostdns_resolver(&error);
@@ -539,7 +565,7 @@ static void admitted(service *s, int fd, const char *ip, bool tls,
       w->s = s;
       w->fd = fd;
       w->tls = tls;
-      g_strlcpy(w->ip, ip, sizeof(w->ip));
+      w->a = *a;
       s->checking++;
       if (dnsbl_start(r, s->name, ip, s->cfg->dns_zones, rbl_done, w) != NULL)
         return;
@@ -547,7 +573,7 @@ static void admitted(service *s, int fd, const char *ip, bool tls,
       g_free(w);
     }
   }
-  dispatch(s, fd, ip, tls, is_unix);
+  dispatch(s, fd, a, tls, is_unix);
 }
 
 /* A connection waiting for its PORT_ACCESS verdict. */
@@ -555,9 +581,7 @@ typedef struct port_check {
   service *s;
   int fd;
   bool tls;
-  char ip[INET6_ADDRSTRLEN];
-  char server_ip[INET6_ADDRSTRLEN];
-  unsigned client_port, server_port;
+  handoff_addr a;
   int status;
   access_verdict v;
   char *error;
@@ -572,10 +596,10 @@ static bool port_access_wanted(void) {
 /* check_work - on a host thread: the table may call out to slow sources */
 static void check_work(void *data) {
   port_check *pc = data;
-  access_probe p = {.server_ip = pc->server_ip,
-                    .server_port = pc->server_port,
-                    .client_ip = pc->ip,
-                    .client_port = pc->client_port};
+  access_probe p = {.server_ip = pc->a.local_ip,
+                    .server_port = pc->a.local_port,
+                    .client_ip = pc->a.remote_ip,
+                    .client_port = pc->a.remote_port};
   pc->status = access_check(ACCESS_PORT, &p, &pc->v, &pc->error);
 }
 
@@ -584,22 +608,22 @@ static void check_done(void *data) {
   service *s = pc->s;
   s->checking--;
   if (disp.stopping) {
-    forget_client(pc->ip, false);
+    forget_client(pc->a.remote_ip, false);
     close(pc->fd);
   } else if (pc->status != CURSUS_OK) {
-    log_warning("%s: PORT_ACCESS for %s: %s", s->name, pc->ip,
+    log_warning("%s: PORT_ACCESS for %s: %s", s->name, pc->a.remote_ip,
                 pc->error != NULL ? pc->error : "lookup failed");
-    forget_client(pc->ip, false);
-    refuse(s, pc->fd, pc->ip, &lookup);
+    forget_client(pc->a.remote_ip, false);
+    refuse(s, pc->fd, pc->a.remote_ip, &lookup);
   } else if (pc->v.action == ACCESS_REJECT) {
     refusal r = {.why = "PORT_ACCESS",
                  .code = pc->v.smtp_code > 0 ? (unsigned)pc->v.smtp_code : 554,
                  .status = pc->v.status != NULL ? pc->v.status : "5.7.1",
                  .text = pc->v.text != NULL ? pc->v.text : "Access denied"};
-    forget_client(pc->ip, false);
-    refuse(s, pc->fd, pc->ip, &r);
+    forget_client(pc->a.remote_ip, false);
+    refuse(s, pc->fd, pc->a.remote_ip, &r);
   } else {
-    admitted(s, pc->fd, pc->ip, pc->tls, false);
+    admitted(s, pc->fd, &pc->a, pc->tls, false);
   }
   access_verdict_clear(&pc->v);
   g_free(pc->error);
@@ -607,49 +631,14 @@ static void check_done(void *data) {
   service_update_accepting(s);
 }
 
-/* local_address - the server side of FD */
-static void local_address(int fd, char *ip, size_t len, unsigned *port_r) {
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  g_strlcpy(ip, "", len);
-  *port_r = 0;
-  if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-    return;
-  if (ss.ss_family == AF_INET) {
-    inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, (socklen_t)len);
-    *port_r = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip,
-              (socklen_t)len);
-    *port_r = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    if (g_str_has_prefix(ip, "::ffff:") && strchr(ip + 7, '.') != NULL)
-      memmove(ip, ip + 7, strlen(ip + 7) + 1);
-  }
-}
-
-/* remote_port - the client's port of FD */
-static unsigned remote_port(int fd) {
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-    return 0;
-  if (ss.ss_family == AF_INET)
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  if (ss.ss_family == AF_INET6)
-    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-  return 0;
-}
-
 /* start_check - ask PORT_ACCESS about FD; false when no thread took it */
-static bool start_check(service *s, int fd, const char *ip, bool tls) {
+static bool start_check(service *s, int fd, const handoff_addr *a, bool tls) {
   const char *err = NULL;
   port_check *pc = g_new0(port_check, 1);
   pc->s = s;
   pc->fd = fd;
   pc->tls = tls;
-  g_strlcpy(pc->ip, ip, sizeof(pc->ip));
-  local_address(fd, pc->server_ip, sizeof(pc->server_ip), &pc->server_port);
-  pc->client_port = remote_port(fd);
+  pc->a = *a;
   access_verdict_init(&pc->v);
   s->checking++;
   if (config_lookups_local(disp.d->cfg)) {
@@ -673,15 +662,29 @@ static void on_accept(ev_io *io, unsigned events, void *data) {
   service *s = l->svc;
   bool check = !l->unix_socket && port_access_wanted();
   for (int i = 0; i < 64 && s->accepting; i++) {
-    int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
         log_warning("%s: accept on %s: %s", s->name, l->desc,
                     g_strerror(errno));
       return;
     }
-    char ip[INET6_ADDRSTRLEN];
-    peer_ip(fd, ip, sizeof(ip));
+    /* both ends, for PORT_ACCESS and the worker */
+    handoff_addr a = {.remote_port = 0};
+    if (l->unix_socket || !addr_text(&ss, a.remote_ip, sizeof(a.remote_ip),
+                                     &a.remote_port)) {
+      g_strlcpy(a.remote_ip, "unix", sizeof(a.remote_ip));
+      g_strlcpy(a.local_ip, "unix", sizeof(a.local_ip));
+    } else if (l->local_known) {
+      g_strlcpy(a.local_ip, l->local_ip, sizeof(a.local_ip));
+      a.local_port = l->local_port;
+    } else {
+      local_end(fd, a.local_ip, sizeof(a.local_ip), &a.local_port);
+    }
+    const char *ip = a.remote_ip;
     const refusal *why = admit(s, ip, l->unix_socket);
     if (why != NULL) {
       refuse(s, fd, ip, why);
@@ -689,8 +692,8 @@ static void on_accept(ev_io *io, unsigned events, void *data) {
     }
     if (!l->unix_socket)
       client_get(ip)->conns++;
-    if (!check || !start_check(s, fd, ip, l->tls))
-      admitted(s, fd, ip, l->tls, l->unix_socket);
+    if (!check || !start_check(s, fd, &a, l->tls))
+      admitted(s, fd, &a, l->tls, l->unix_socket);
     service_update_accepting(s);
   }
 }
@@ -738,6 +741,12 @@ static bool listener_add(service *s, int fd, bool tls, bool is_unix,
   l->tls = tls;
   l->unix_socket = is_unix;
   l->desc = g_strdup(desc);
+  if (!is_unix) {
+    local_end(fd, l->local_ip, sizeof(l->local_ip), &l->local_port);
+    l->local_known = l->local_ip[0] != '\0' &&
+                     strcmp(l->local_ip, "0.0.0.0") != 0 &&
+                     strcmp(l->local_ip, "::") != 0;
+  }
   l->io = ev_io_new(disp.d->loop, fd, EV_READ, on_accept, l);
   g_ptr_array_add(s->listeners, l);
   log_info("%s: listening on %s%s", s->name, desc, tls ? " (TLS)" : "");

@@ -7,6 +7,7 @@
 #ifndef CURSUS_HANDOFF_H
 #define CURSUS_HANDOFF_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,12 +17,22 @@ enum handoff_type {
   HANDOFF_RETIRE = 3, /* finish your sessions, take no more, then exit */
 };
 
+/* The two ends of a connection, as text ("unix" for a UNIX socket). */
+typedef struct handoff_addr {
+  char remote_ip[INET6_ADDRSTRLEN];
+  char local_ip[INET6_ADDRSTRLEN];
+  uint16_t remote_port, local_port;
+} handoff_addr;
+
 typedef struct handoff_msg {
   uint32_t type;
   uint8_t implicit_tls;
   uint8_t unix_socket;
-  uint16_t reserved;
+  uint8_t ready; /* CONN: the socket is non-blocking, TCP_NODELAY is
+                  * set, and ADDR holds its two ends */
+  uint8_t reserved;
   uint64_t id;
+  handoff_addr addr;
 } handoff_msg;
 
 /* handoff_send_fd - send MSG with FD attached, without blocking (false

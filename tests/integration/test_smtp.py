@@ -64,6 +64,24 @@ def test_accept_local_user(mta):
     assert l[9] == f.name and l[10] == "<m1@example.org>"
 
 
+@pytest.mark.parametrize("interface", ["127.0.0.1", "0.0.0.0", "::"])
+def test_connection_ends(cursus, interface):
+    """The two ends of a session, as the dispatcher hands them to the
+    worker: from the listener when it is bound to one address, from the
+    socket when it listens on every address (IPv4 seen through an IPv6
+    socket shown as IPv4)."""
+    mta = make_mta(cursus, services={"SMTP": {"PROTOCOL": "smtp",
+                                              "CHANNEL": "tcp_local",
+                                              "INTERFACE_ADDRESS": interface}})
+    with smtplib.SMTP("127.0.0.1", mta.port("SMTP")) as s:
+        client_port = s.sock.getsockname()[1]
+        s.sendmail("joe@example.org", ["alice@example.com"], MSG)
+    f = wait_queued(mta, 1)[0]
+    assert f.env["connection"] == "TCP|127.0.0.1|%d|127.0.0.1|%d" % (
+        mta.port("SMTP"), client_port)
+    assert b"([127.0.0.1])" in f.content.split(b"\r\n")[0]
+
+
 def test_copies_per_channel(mta):
     """One message to a local user, a forwarding user and a group: one
     queue file per destination channel, each with its recipients."""
