@@ -8,15 +8,10 @@
 #include "conn.h"
 #include "util/log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <glib.h>
@@ -838,53 +833,17 @@ const cursus_conn_ops *conn_ops(void) { return &the_conn_ops; }
 
 /* ---------------------------------------------------------- start */
 
-static void fill_addresses(cursus_conn *c) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof(ss);
+/* fill_addresses - the two ends the dispatcher handed over ("unknown"
+ * for one it could not learn) */
+static void fill_addresses(cursus_conn *c, const handoff_addr *a) {
   c->info.remote_ip = c->remote_ip;
   c->info.local_ip = c->local_ip;
-  g_strlcpy(c->remote_ip, "unknown", sizeof(c->remote_ip));
-  g_strlcpy(c->local_ip, "unknown", sizeof(c->local_ip));
-  const handoff_addr *a = c->params.addr;
-  if (a != NULL && !c->params.unix_socket) {
-    if (a->remote_ip[0] != '\0')
-      g_strlcpy(c->remote_ip, a->remote_ip, sizeof(c->remote_ip));
-    if (a->local_ip[0] != '\0')
-      g_strlcpy(c->local_ip, a->local_ip, sizeof(c->local_ip));
-    c->info.remote_port = a->remote_port;
-    c->info.local_port = a->local_port;
-    return;
-  }
-  if (c->params.unix_socket) {
-    g_strlcpy(c->remote_ip, "unix", sizeof(c->remote_ip));
-    g_strlcpy(c->local_ip, "unix", sizeof(c->local_ip));
-    return;
-  }
-  for (int peer = 0; peer < 2; peer++) {
-    len = sizeof(ss);
-    int rc = peer ? getpeername(c->fd, (struct sockaddr *)&ss, &len)
-                  : getsockname(c->fd, (struct sockaddr *)&ss, &len);
-    if (rc < 0)
-      continue;
-    char *ip = peer ? c->remote_ip : c->local_ip;
-    unsigned port = 0;
-    if (ss.ss_family == AF_INET) {
-      struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-      inet_ntop(AF_INET, &in->sin_addr, ip, INET6_ADDRSTRLEN);
-      port = ntohs(in->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-      inet_ntop(AF_INET6, &in6->sin6_addr, ip, INET6_ADDRSTRLEN);
-      port = ntohs(in6->sin6_port);
-      /* show IPv4-mapped addresses as plain IPv4 */
-      if (g_str_has_prefix(ip, "::ffff:") && strchr(ip + 7, '.') != NULL)
-        memmove(ip, ip + 7, strlen(ip + 7) + 1);
-    }
-    if (peer)
-      c->info.remote_port = port;
-    else
-      c->info.local_port = port;
-  }
+  g_strlcpy(c->remote_ip, a->remote_ip[0] != '\0' ? a->remote_ip : "unknown",
+            sizeof(c->remote_ip));
+  g_strlcpy(c->local_ip, a->local_ip[0] != '\0' ? a->local_ip : "unknown",
+            sizeof(c->local_ip));
+  c->info.remote_port = a->remote_port;
+  c->info.local_port = a->local_port;
 }
 
 bool conn_start(ev_loop *loop, const conn_params *params) {
@@ -904,17 +863,7 @@ bool conn_start(ev_loop *loop, const conn_params *params) {
   c->info.unix_socket = params->unix_socket;
   c->info.local_hostname = params->hostname;
   c->link.data = c;
-  if (params->addr == NULL)
-    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-  if (!params->unix_socket && params->addr == NULL) {
-    /* output is gathered into whole replies already; a reply written
-     * while the previous one is unacknowledged (results that complete
-     * one after another, pipelined) must not wait for the peer's
-     * delayed ACK */
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  }
-  fill_addresses(c);
+  fill_addresses(c, params->addr);
   c->params.addr = NULL; /* the hand-off message it points to is gone */
   c->log_context = g_strdup_printf("%s %s", params->service, c->remote_ip);
   c->io = ev_io_new(loop, c->fd, 0, on_io_cb, c);

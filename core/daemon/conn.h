@@ -30,8 +30,9 @@ typedef struct conn_params {
   int fd;
   bool implicit_tls;
   bool unix_socket;
-  /* when not NULL: the fd is non-blocking with TCP_NODELAY already, and
-   * these are its two ends (the dispatcher knew them) */
+  /* its two ends; the dispatcher made the fd non-blocking, and it has
+   * TCP_NODELAY from the listener (whole replies must not wait for the
+   * peer's delayed ACK) */
   const handoff_addr *addr;
   const char *service;  /* service name (kept by the worker) */
   const char *channel;  /* default source channel, or NULL */

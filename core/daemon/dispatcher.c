@@ -476,7 +476,7 @@ static bool hand_off(worker *w, int fd, const handoff_addr *a, bool tls,
   const char *ip = a->remote_ip;
   handoff_msg msg = {.type = HANDOFF_CONN, .id = ++disp.next_id,
                      .implicit_tls = tls, .unix_socket = is_unix,
-                     .ready = 1, .addr = *a};
+                     .addr = *a};
   if (!handoff_send_fd(w->ctl, &msg, fd)) {
     log_warning("%s: hand-off to worker pid %ld failed: %s", w->svc->name,
                 (long)w->pid, g_strerror(errno));

@@ -28,11 +28,9 @@ typedef struct handoff_msg {
   uint32_t type;
   uint8_t implicit_tls;
   uint8_t unix_socket;
-  uint8_t ready; /* CONN: the socket is non-blocking, TCP_NODELAY is
-                  * set, and ADDR holds its two ends */
-  uint8_t reserved;
+  uint16_t reserved;
   uint64_t id;
-  handoff_addr addr;
+  handoff_addr addr; /* CONN: its two ends; the socket is non-blocking */
 } handoff_msg;
 
 /* handoff_send_fd - send MSG with FD attached, without blocking (false

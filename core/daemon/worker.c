@@ -134,7 +134,7 @@ static void on_ctl(ev_io *io, unsigned events, void *data) {
         .fd = fd,
         .implicit_tls = msg.implicit_tls != 0,
         .unix_socket = msg.unix_socket != 0,
-        .addr = msg.ready ? &msg.addr : NULL,
+        .addr = &msg.addr,
         .service = ws.svc->name,
         .channel = ws.svc->channel,
         .hostname = ws.d->cfg->hostname,
